@@ -1,0 +1,201 @@
+"""Frozen values that flow from the core to the renderer, the magics and the user.
+
+Stdlib only (``render`` is imported lazily inside ``_repr_mimebundle_``). SDK objects never
+reach this module: ``client`` converts them at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    """A file the sandbox produced, downloaded with the Files API."""
+
+    file_id: str
+    name: str  # sanitised basename, as saved
+    media_type: str
+    size: int
+    path: Path | None = None  # where it was saved locally; None if not saved
+    data: bytes | None = field(default=None, repr=False)  # kept in memory for images
+    error: str | None = None  # why it could not be downloaded, if it could not
+
+    @property
+    def is_image(self) -> bool:
+        """Whether notebooks can show this file inline."""
+        return self.media_type in IMAGE_TYPES and self.data is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What one tool call returned: streams, exit status, tool error, produced files."""
+
+    stdout: str = ""
+    stderr: str = ""
+    return_code: int | None = None
+    error_code: str | None = None  # e.g. "execution_time_exceeded"; None when the tool ran
+    error_message: str | None = None
+    file_ids: tuple[str, ...] = ()
+    files: tuple[OutputFile, ...] = ()  # filled in once downloaded
+
+    @property
+    def failed(self) -> bool:
+        """A tool error or a non-zero exit status."""
+        return self.error_code is not None or (self.return_code not in (None, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class TextStep:
+    """Claude's prose (Markdown)."""
+
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeStep:
+    """Python or bash that Claude ran; ``result`` is None until the result block arrives."""
+
+    tool_use_id: str
+    language: Literal["python", "bash"]
+    code: str
+    result: Execution | None = None
+    kind: Literal["code"] = "code"
+
+
+@dataclass(frozen=True, slots=True)
+class EditStep:
+    """A text-editor operation (view, create, str_replace) in the sandbox."""
+
+    tool_use_id: str
+    command: str
+    path: str
+    file_text: str | None = None  # create
+    old_str: str | None = None  # str_replace
+    new_str: str | None = None  # str_replace
+    result: Execution | None = None  # stdout holds a view's content; stderr a tool error message
+    diff_lines: tuple[str, ...] = ()  # str_replace result lines ("-old", "+new")
+    is_file_update: bool | None = None  # create result
+    kind: Literal["edit"] = "edit"
+
+
+Step: TypeAlias = TextStep | CodeStep | EditStep
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token and server-tool counts, summed over a turn's segments."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    code_execution_requests: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.code_execution_requests + other.code_execution_requests,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    """The sandbox a turn ran in."""
+
+    id: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One ``%%claude_exec``: every step in order, the files brought back, and the bill."""
+
+    prompt: str
+    steps: tuple[Step, ...]
+    model: str
+    files: tuple[OutputFile, ...] = ()
+    usage: Usage = Usage()
+    container: ContainerInfo | None = None
+    stop_reason: str | None = None
+    duration: float = 0.0  # seconds
+    segments: int = 1  # responses in this turn (more than one after pause_turn)
+    container_restarted: bool = False  # the old container was gone; a new one was started
+    notices: tuple[str, ...] = ()  # things the user should know (e.g. a re-upload)
+
+    @property
+    def text(self) -> str:
+        """All of Claude's prose, joined."""
+        return "\n\n".join(step.text for step in self.steps if isinstance(step, TextStep))
+
+    @property
+    def code(self) -> tuple[CodeStep, ...]:
+        """The code steps, in order."""
+        return tuple(step for step in self.steps if isinstance(step, CodeStep))
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, str]:
+        from claude_magic import render  # deferred: results stays import-light
+
+        return render.select(render.turn_bundle(self), include, exclude)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file the Files API holds for this session, referenced by ``file_id``."""
+
+    name: str
+    file_id: str
+    size: int
+    sha256: str
+    media_type: str
+    source: str | None = None  # local path it came from, for re-upload; None for in-memory data
+    description: str = ""  # e.g. a DataFrame's shape, columns and dtypes
+    reused: bool = False  # True when dedupe found it already uploaded (no bytes sent)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadBatch:
+    """What one upload call did."""
+
+    files: tuple[UploadedFile, ...]
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, str]:
+        from claude_magic import render
+
+        return render.select(render.upload_batch_bundle(self), include, exclude)
+
+
+# Events a turn reports while it streams (``Session.run(on_event=...)``).
+
+
+@dataclass(frozen=True, slots=True)
+class StepUpdate:
+    """Step ``index`` of the turn is new or changed; ``done`` once it will not change again."""
+
+    index: int
+    step: Step
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A status line for the user (continuing after pause_turn, new container, ...)."""
+
+    message: str
+
+
+TurnEvent: TypeAlias = StepUpdate | Notice
