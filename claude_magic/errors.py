@@ -83,8 +83,8 @@ class UnknownFileError(ClaudeMagicError):
         )
 
 
-class ContainerLostError(ClaudeMagicError):
-    """The container is gone and could not be replaced."""
+class ContainerGoneError(ApiError):
+    """The request named a container the server no longer has (expired or unknown)."""
 
 
 class ConnectionFailedError(ClaudeMagicError):

@@ -1,0 +1,488 @@
+"""The IPython adapter: ``%claude_upload``, ``%%claude_exec`` and friends.
+
+A thin layer: it parses options (``magic_arguments``), reads configuration (traitlets), calls
+the ``Session``, and hands the renderer's mimebundles to ``display``. It is the only module that
+imports IPython. Expected failures become one-line ``UsageError``s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+
+from claude_magic import render
+from claude_magic.client import DEFAULT_MODEL
+from claude_magic.errors import ClaudeMagicError
+from claude_magic.export import export_cells, export_script
+from claude_magic.results import (
+    CodeStep,
+    EditStep,
+    Notice,
+    Step,
+    StepUpdate,
+    Turn,
+    TurnEvent,
+    UploadBatch,
+    UploadedFile,
+)
+from claude_magic.session import DEFAULT_MAX_TOKENS, Session
+
+_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+_TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
+
+
+def _warm_imports() -> None:
+    """Import the SDK in the background so the first cell does not wait for it."""
+    with contextlib.suppress(ImportError):  # the first cell will say what is missing
+        import anthropic  # noqa: F401
+
+
+@magics_class
+class ClaudeMagics(Magics):
+    """Hand data to Claude's code execution tool and render what it ran.
+
+    Configure with ``%config ClaudeMagics.<name> = value`` or, in ``ipython_config.py``,
+    ``c.ClaudeMagics.<name> = value``. The API key is read from ``ANTHROPIC_API_KEY`` and is
+    never a setting.
+    """
+
+    model = Unicode(DEFAULT_MODEL, help="Model used by %%claude_exec.").tag(config=True)
+    max_tokens = Int(DEFAULT_MAX_TOKENS, help="Upper bound on tokens in one response.").tag(config=True)
+    tool_version = Unicode(
+        None, allow_none=True, help="Code execution tool version; None means the newest the SDK knows."
+    ).tag(config=True)
+    base_url = Unicode(
+        None, allow_none=True, help="API base URL; None lets the SDK decide (ANTHROPIC_BASE_URL, else the public API)."
+    ).tag(config=True)
+    download_dir = Unicode("claude_outputs", help="Folder where files Claude's code produces are saved.").tag(
+        config=True
+    )
+    stream = Bool(True, help="Render steps live as the response streams.").tag(config=True)
+    show_code = Bool(True, help="Show the code Claude ran above its output.").tag(config=True)
+    short_errors = Bool(True, help="Show expected failures as one line; False shows full tracebacks.").tag(config=True)
+    timeout = Float(600.0, help="Seconds to wait for one API request.").tag(config=True)
+    max_retries = Int(2, help="Retries for rate limits and transient errors (done by the SDK).").tag(config=True)
+    max_continuations = Int(5, help="How often one turn is continued after pause_turn.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)  # Magics.__init__ registers us with %config
+        self._session: Session | None = None
+        self.turns: list[Turn] = []
+
+    # Loading
+
+    @classmethod
+    def attach(cls, shell: Any) -> ClaudeMagics:
+        """Register the magics on *shell* (idempotent) and warm the SDK import in the background."""
+        existing = shell.magics_manager.registry.get(cls.__name__)
+        if isinstance(existing, cls):
+            return existing
+        instance = cls(shell)
+        shell.register_magics(instance)
+        threading.Thread(target=_warm_imports, name="claude-magic-warm-imports", daemon=True).start()
+        return instance
+
+    @classmethod
+    def detach(cls, shell: Any) -> None:
+        """Undo ``attach``: IPython has no unregister, so remove our magics, registry entry and config."""
+        manager = shell.magics_manager
+        instance = manager.registry.pop(cls.__name__, None)
+        if instance is None:
+            return
+        for kind, table in instance.magics.items():
+            for name in table:
+                manager.magics[kind].pop(name, None)
+        if instance in shell.configurables:
+            shell.configurables.remove(instance)
+        instance.close()
+
+    def close(self) -> None:
+        """Release the session's HTTP connections."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    @property
+    def _shell(self) -> Any:
+        assert self.shell is not None  # set by Magics.__init__
+        return self.shell
+
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        namespace: dict[str, Any] = self._shell.user_ns
+        return namespace
+
+    @property
+    def session(self) -> Session:
+        """The kernel's session, created on first use (so loading never needs a key)."""
+        if self._session is None:
+            self._session = Session(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                tool_version=self.tool_version,
+                base_url=self.base_url,
+                download_dir=self.download_dir,
+                max_continuations=self.max_continuations,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._session
+
+    @validate("max_tokens", "max_continuations")
+    def _check_positive(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1")
+        return int(proposal["value"])
+
+    @observe("model", "max_tokens", "tool_version", "download_dir", "max_continuations")
+    def _update_defaults(self, change: Any) -> None:
+        if self._session is not None:
+            self._session.model = self.model
+            self._session.max_tokens = self.max_tokens
+            self._session.tool_version = self.tool_version
+            self._session.download_dir = Path(self.download_dir)
+            self._session.max_continuations = self.max_continuations
+
+    @observe("base_url", "timeout", "max_retries")
+    def _reconnect(self, change: Any) -> None:
+        if self._session is not None:
+            self._session.reconnect(base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries)
+
+    # Magics
+
+    @magic_arguments()
+    @argument("-n", "--name", help="File name to upload under (default: the variable's or file's name).")
+    @argument(
+        "-f", "--format", dest="fmt", choices=("parquet", "csv"), help="How to serialise a DataFrame (default parquet)."
+    )
+    @argument("-w", "--widget", action="store_true", help="Show a file picker instead.")
+    @argument("sources", nargs="*", help="DataFrame variables, paths or globs.")
+    @line_magic
+    def claude_upload(self, line: str) -> Any:
+        """Upload DataFrames or files once; later turns reference them by file id.
+
+        Files go to the Files API; the next ``%%claude_exec`` attaches them to the container,
+        where Claude's code finds them in ``$INPUT_DIR``. The same bytes are never sent twice.
+
+        Examples
+        --------
+        ::
+
+            %claude_upload df
+            %claude_upload data/*.csv
+            %claude_upload sales.xlsx --name q3.xlsx
+            %claude_upload df --format csv
+            %claude_upload --widget
+        """
+        args = parse_argstring(self.claude_upload, line)
+        if args.widget:
+            return self._picker()
+        if not args.sources:
+            raise UsageError(
+                "Give a DataFrame variable, a path or a glob (e.g. %claude_upload df), or use --widget for a picker."
+            )
+        if args.name and len(args.sources) > 1:
+            raise UsageError("--name needs exactly one source.")
+        values = [self._resolve_source(source) for source in args.sources]
+        with self._user_errors():
+            files: list[UploadedFile] = []
+            for source, value in zip(args.sources, values, strict=True):
+                name = args.name or (source if not isinstance(value, str) else None)
+                files.extend(self.session.upload(value, name=name, fmt=args.fmt).files)
+        return UploadBatch(tuple(files))
+
+    @magic_arguments()
+    @argument("-m", "--model", help="Model for this turn (default: ClaudeMagics.model).")
+    @argument("--max-tokens", type=int, help="Token limit for each response of this turn.")
+    @argument("--tool-version", help="Code execution tool version for this turn, e.g. code_execution_20250825.")
+    @argument("--new", action="store_true", help="Start a fresh conversation and container first.")
+    @argument("--out", metavar="VAR", help="Store the Turn in variable VAR.")
+    @argument("--no-stream", action="store_true", help="Wait for the whole response instead of streaming.")
+    @argument("--outdir", help="Save files Claude's code produces here (default: ClaudeMagics.download_dir).")
+    @argument("--attach", action="append", metavar="NAME", help="Attach only these uploaded files (repeatable).")
+    @no_var_expand
+    @line_cell_magic
+    def claude_exec(self, line: str, cell: str | None = None) -> None:
+        """Ask Claude to do what the cell says by writing and running code in its sandbox.
+
+        The cell is the prompt. ``{{name}}`` puts the value of a Python variable into it;
+        single braces stay as they are. Files uploaded with ``%claude_upload`` are attached;
+        the container and the conversation carry over to the next cell. Claude's text, the code
+        it ran, its output and the charts it saved appear below as they happen.
+
+        Examples
+        --------
+        ::
+
+            %%claude_exec --out turn
+            Find the main drivers of churn in streaming.parquet and plot them.
+
+            %claude_exec What is the median of {{column}}?
+        """
+        if cell is None:
+            options, prompt = _split_options(line)
+        else:
+            options, prompt = line, cell
+        args = parse_argstring(self.claude_exec, options)
+        if args.out and not args.out.isidentifier():
+            raise UsageError(f"--out needs a variable name, not {args.out!r}.")
+        if not prompt.strip():
+            raise UsageError("The prompt is empty: write what Claude should do below %%claude_exec.")
+        prompt = self._interpolate(prompt)
+        session = self.session
+        with self._user_errors():
+            if args.new:
+                session.reset()
+            if args.attach:
+                session.attach(args.attach)
+            turn = self._run_live(session, prompt, args)
+        self.turns.append(turn)
+        if args.out:
+            self._user_ns[args.out] = turn
+
+    @magic_arguments()
+    @argument("action", nargs="?", default="list", choices=("list", "delete", "download"), help="What to do.")
+    @argument("target", nargs="*", help="File names or ids (delete, download).")
+    @argument("--all", action="store_true", help="List every file the server holds for this key.")
+    @argument("--to", help="Folder for download (default: ClaudeMagics.download_dir).")
+    @line_magic
+    def claude_files(self, line: str) -> Any:
+        """List, delete or download files on the Files API.
+
+        Examples
+        --------
+        ::
+
+            %claude_files
+            %claude_files --all
+            %claude_files delete sales.csv
+            %claude_files download file_011CNha8iCJcU1wXNR6q4V8w --to results
+        """
+        args = parse_argstring(self.claude_files, line)
+        if args.action != "list" and not args.target:
+            raise UsageError(f"%claude_files {args.action} needs a file name or id.")
+        with self._user_errors():
+            if args.action == "delete":
+                deleted = [self.session.delete(target) for target in args.target]
+                display(render.uploaded_files_bundle(deleted, title="Deleted"), raw=True)
+                return None
+            if args.action == "download":
+                files = [self.session.download(target, args.to) for target in args.target]
+                for file in files:
+                    display(render.file_bundle(file), raw=True)
+                return None
+            if args.all:
+                remote = self.session.remote_files()
+                display(render.remote_files_bundle(remote), raw=True)
+                return None
+            display(render.uploaded_files_bundle(self.session.uploads, title="Uploaded in this session"), raw=True)
+        return None
+
+    @magic_arguments()
+    @argument("--new", action="store_true", help="Start the next turn in a fresh container (uploads re-attached).")
+    @line_magic
+    def claude_container(self, line: str) -> None:
+        """Show the current container's id and expiry, or start a new one with ``--new``."""
+        args = parse_argstring(self.claude_container, line)
+        if args.new:
+            self.session.new_container()
+        display(render.container_bundle(self.session.container), raw=True)
+
+    @line_magic
+    def claude_reset(self, line: str) -> None:
+        """Forget the conversation and the container; uploads stay and are attached again next turn."""
+        if line.strip():
+            raise UsageError("%claude_reset takes no arguments.")
+        self.session.reset()
+        self.turns.clear()
+        display(render.notice_bundle("Started a fresh conversation; the next cell runs in a new container."), raw=True)
+
+    @magic_arguments()
+    @argument("--turn", type=int, action="append", help="Export only turn N (1 = first; repeatable).")
+    @argument("--file", help="Also write the code as a Python script to this path.")
+    @line_magic
+    def claude_export(self, line: str) -> None:
+        """Put the code Claude ran into new cells below, so the analysis can be rerun locally.
+
+        Where the frontend cannot insert cells, the code is shown to copy; ``--file`` also
+        writes it as a script.
+        """
+        args = parse_argstring(self.claude_export, line)
+        if not self.turns:
+            raise UsageError("Nothing to export yet: run a %%claude_exec cell first.")
+        try:
+            turns = [self.turns[number - 1] for number in args.turn] if args.turn else list(self.turns)
+        except IndexError:
+            raise UsageError(
+                f"There are {len(self.turns)} turns: pick --turn between 1 and {len(self.turns)}."
+            ) from None
+        inputs = self.session.export_inputs(Path("claude_inputs"))
+        cells = export_cells(turns, input_dir="claude_inputs", output_dir=self.download_dir)
+        if args.file:
+            Path(args.file).write_text(export_script(turns, input_dir="claude_inputs", output_dir=self.download_dir))
+        # Later payloads come first in the notebook, so queue the cells in reverse order.
+        for source in reversed(cells):
+            self._shell.set_next_input(source, replace=False)
+        display(render.export_bundle(cells, inputs=inputs, script=args.file), raw=True)
+
+    # Helpers
+
+    def _run_live(self, session: Session, prompt: str, args: Any) -> Turn:
+        """Run one turn, rendering each step as it arrives, in place."""
+        view = _LiveView(show_code=self.show_code)
+        try:
+            turn = session.run(
+                prompt,
+                model=args.model,
+                max_tokens=args.max_tokens,
+                tool_version=args.tool_version,
+                stream=self.stream and not args.no_stream,
+                download_dir=args.outdir,
+                on_event=view.on_event,
+            )
+        except KeyboardInterrupt:
+            view.finish(None)
+            display(
+                render.notice_bundle("Interrupted: the conversation and container are as they were before this cell."),
+                raw=True,
+            )
+            raise
+        except BaseException:
+            view.finish(None)
+            raise
+        view.finish(turn)
+        return turn
+
+    def _resolve_source(self, source: str) -> Any:
+        namespace = self._user_ns
+        if source.isidentifier() and source in namespace:
+            return namespace[source]
+        return source
+
+    def _interpolate(self, prompt: str) -> str:
+        def value_of(match: re.Match[str]) -> str:
+            head, *rest = match.group(1).split(".")
+            if head not in self._user_ns:
+                raise UsageError(f"{{{{{head}}}}} in the prompt names no variable: define {head} or remove the braces.")
+            value = self._user_ns[head]
+            for attribute in rest:
+                try:
+                    value = getattr(value, attribute)
+                except AttributeError:
+                    raise UsageError(f"{{{{{match.group(1)}}}}}: {head} has no attribute {attribute!r}.") from None
+            return str(value)
+
+        return _TEMPLATE.sub(value_of, prompt)
+
+    def _picker(self) -> Any:
+        from claude_magic.widgets import UploadPicker
+
+        return UploadPicker(self.session)
+
+    @contextmanager
+    def _user_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except ClaudeMagicError as exc:
+            if not self.short_errors:
+                raise
+            # UsageError itself, not a subclass: IPython matches `etype is UsageError`
+            # and shows subclasses with a full traceback (ipython/ipython#14024).
+            raise UsageError(str(exc)) from exc
+
+
+class _LiveView:
+    """The outputs of one running turn: one display per step, updated in place."""
+
+    def __init__(self, *, show_code: bool) -> None:
+        self._show_code = show_code
+        self._started = time.monotonic()
+        self._steps: dict[int, Any] = {}  # step index -> display handle
+        self._files: dict[str, Any] = {}  # file id -> display handle (placeholder until downloaded)
+        self._last_text_update: dict[int, float] = {}
+        self._status = display(render.progress_bundle("Claude is working…"), raw=True, display_id=True)
+        self.first_output_at: float | None = None
+
+    def on_event(self, event: TurnEvent) -> None:
+        if isinstance(event, Notice):
+            display(render.notice_bundle(event.message), raw=True)
+            return
+        if isinstance(event, StepUpdate):
+            self._show_step(event)
+            self._status_update(event.index + 1)
+
+    def finish(self, turn: Turn | None) -> None:
+        self._status.update({"text/plain": ""}, raw=True)
+        if turn is not None:
+            display(render.turn_footer_bundle(turn), raw=True)
+
+    def _show_step(self, event: StepUpdate) -> None:
+        now = time.monotonic()
+        handle = self._steps.get(event.index)
+        if (
+            handle is not None
+            and not event.done
+            and event.step.kind == "text"
+            and now - self._last_text_update.get(event.index, 0.0) < _TEXT_REFRESH_SECONDS
+        ):
+            return  # coalesce streaming text updates
+        bundle = render.step_bundle(event.step, show_code=self._show_code)
+        if handle is None:
+            self._steps[event.index] = display(bundle, raw=True, display_id=True)
+            if self.first_output_at is None:
+                self.first_output_at = now
+        else:
+            handle.update(bundle, raw=True)
+        self._last_text_update[event.index] = now
+        self._show_files(event.step)
+
+    def _show_files(self, step: Step) -> None:
+        if not isinstance(step, CodeStep | EditStep) or step.result is None:
+            return
+        done = {file.file_id: file for file in step.result.files}
+        for file_id in step.result.file_ids:
+            handle = self._files.get(file_id)
+            file = done.get(file_id)
+            if file is not None:
+                bundle = render.file_bundle(file)
+                if handle is None:
+                    self._files[file_id] = display(bundle, raw=True, display_id=True)
+                else:
+                    handle.update(bundle, raw=True)
+            elif handle is None:  # keep the file's place in the output order until it is downloaded
+                self._files[file_id] = display(
+                    render.progress_bundle(f"Downloading {file_id}…"), raw=True, display_id=True
+                )
+
+    def _status_update(self, steps: int) -> None:
+        elapsed = time.monotonic() - self._started
+        self._status.update(render.progress_bundle(f"Claude is working… {steps} steps, {elapsed:.0f} s"), raw=True)
+
+
+def _split_options(line: str) -> tuple[str, str]:
+    """Split a line-magic call into its leading options and the prompt after them."""
+    taking_value = {"-m", "--model", "--max-tokens", "--tool-version", "--out", "--outdir", "--attach"}
+    tokens = list(re.finditer(r"\S+", line))
+    position = 0
+    index = 0
+    while index < len(tokens):
+        token = tokens[index].group()
+        if not token.startswith("-"):
+            break
+        index += 1
+        if token in taking_value and index < len(tokens):
+            index += 1
+        position = tokens[index - 1].end()
+    return line[:position], line[position:].strip()
