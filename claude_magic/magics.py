@@ -276,7 +276,7 @@ class ClaudeMagics(Magics):
         with self._user_errors():
             if args.action == "delete":
                 deleted = [self.session.delete(target) for target in args.target]
-                display(render.uploaded_files_bundle(deleted, title="Deleted"), raw=True)
+                display(render.uploaded_files_bundle(deleted, title="Deleted", state="deleted"), raw=True)
                 return None
             if args.action == "download":
                 files = [self.session.download(target, args.to) for target in args.target]
