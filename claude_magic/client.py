@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeAlias
 
 from claude_magic import errors
@@ -41,6 +41,12 @@ class RemoteFile:
     size: int
     downloadable: bool
     created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the file's content is no longer available."""
+        return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +109,7 @@ class ApiClient:
         return _remote_file(meta)
 
     def metadata(self, file_id: str) -> RemoteFile | None:
-        """The file's metadata, or None if the server no longer knows it."""
+        """The file's metadata, or None if the server no longer knows it or its content expired."""
         import anthropic
 
         try:
@@ -111,7 +117,8 @@ class ApiClient:
                 meta = self._sdk.files.retrieve_metadata(file_id)
         except anthropic.NotFoundError:
             return None
-        return _remote_file(meta)
+        remote = _remote_file(meta)
+        return None if remote.expired else remote
 
     def download(self, file_id: str) -> bytes:
         """The bytes of a file the sandbox produced."""
@@ -195,6 +202,7 @@ def _remote_file(meta: Any) -> RemoteFile:
         size=meta.size_bytes,
         downloadable=bool(getattr(meta, "downloadable", False)),
         created_at=meta.created_at,
+        expires_at=getattr(meta, "expires_at", None),
     )
 
 
@@ -227,6 +235,7 @@ def _translated_errors(
     With ``container_id``, a 4xx that names the container becomes ``ContainerGoneError``.
     """
     import anthropic
+    import httpx2 as httpx
 
     try:
         yield
@@ -256,6 +265,10 @@ def _translated_errors(
         raise errors.ConnectionFailedError(
             f"Could not reach the API ({exc.message.rstrip('.')}): check the network or ANTHROPIC_BASE_URL "
             "and run the cell again."
+        ) from exc
+    except httpx.TransportError as exc:  # the SDK does not wrap transport errors in the middle of a stream
+        raise errors.ConnectionFailedError(
+            f"The connection broke while Claude was answering ({type(exc).__name__}): run the cell again."
         ) from exc
 
 

@@ -59,7 +59,7 @@ class FileTooLargeError(ClaudeMagicError):
     def __init__(self, name: str, size: int, limit: int) -> None:
         self.name, self.size, self.limit = name, size, limit
         super().__init__(
-            f"{name} is {size / 1e6:,.1f} MB, over the Files API limit of {limit / 1e6:,.0f} MB: "
+            f"{name} is {size / 2**20:,.1f} MB, over the Files API limit of {limit / 2**20:,.0f} MB: "
             "upload a smaller file (filter rows, or compress it) and try again."
         )
 

@@ -35,9 +35,9 @@ from claude_magic.results import (
     Turn,
     TurnEvent,
     UploadBatch,
-    UploadedFile,
 )
 from claude_magic.session import DEFAULT_MAX_TOKENS, Session
+from claude_magic.uploads import prepare
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
@@ -77,9 +77,10 @@ class ClaudeMagics(Magics):
     max_continuations = Int(5, help="How often one turn is continued after pause_turn.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell=shell, **kwargs)  # Magics.__init__ registers us with %config
+        # Set before super().__init__: it applies the shell's config, which fires our observers.
         self._session: Session | None = None
         self.turns: list[Turn] = []
+        super().__init__(shell=shell, **kwargs)  # Magics.__init__ registers us with %config
 
     # Loading
 
@@ -197,10 +198,12 @@ class ClaudeMagics(Magics):
             raise UsageError("--name needs exactly one source.")
         values = [self._resolve_source(source) for source in args.sources]
         with self._user_errors():
-            files: list[UploadedFile] = []
+            # Read and check every source before sending any, so a bad one leaves nothing half done.
+            local = []
             for source, value in zip(args.sources, values, strict=True):
                 name = args.name or (source if not isinstance(value, str) else None)
-                files.extend(self.session.upload(value, name=name, fmt=args.fmt).files)
+                local.extend(prepare(value, name=name, fmt=args.fmt))
+            files = [self.session.upload_file(file) for file in local]
         return UploadBatch(tuple(files))
 
     @magic_arguments()
@@ -314,7 +317,7 @@ class ClaudeMagics(Magics):
     @argument("--file", help="Also write the code as a Python script to this path.")
     @line_magic
     def claude_export(self, line: str) -> None:
-        """Put the code Claude ran into new cells below, so the analysis can be rerun locally.
+        """Put the code Claude ran into a new cell below, so the analysis can be rerun locally.
 
         Where the frontend cannot insert cells, the code is shown to copy; ``--file`` also
         writes it as a script.
@@ -332,10 +335,10 @@ class ClaudeMagics(Magics):
         cells = export_cells(turns, input_dir="claude_inputs", output_dir=self.download_dir)
         if args.file:
             Path(args.file).write_text(export_script(turns, input_dir="claude_inputs", output_dir=self.download_dir))
-        # Later payloads come first in the notebook, so queue the cells in reverse order.
-        for source in reversed(cells):
-            self._shell.set_next_input(source, replace=False)
-        display(render.export_bundle(cells, inputs=inputs, script=args.file), raw=True)
+        # One cell: ipykernel keeps only the last set_next_input payload and JupyterLab reads only one.
+        source = _one_cell(cells)
+        self._shell.set_next_input(source, replace=False)
+        display(render.export_bundle([source], inputs=inputs, script=args.file), raw=True)
 
     # Helpers
 
@@ -421,7 +424,7 @@ class _LiveView:
             return
         if isinstance(event, StepUpdate):
             self._show_step(event)
-            self._status_update(event.index + 1)
+            self._status_update(len(self._steps))
 
     def finish(self, turn: Turn | None) -> None:
         self._status.update({"text/plain": ""}, raw=True)
@@ -468,7 +471,20 @@ class _LiveView:
 
     def _status_update(self, steps: int) -> None:
         elapsed = time.monotonic() - self._started
-        self._status.update(render.progress_bundle(f"Claude is working… {steps} steps, {elapsed:.0f} s"), raw=True)
+        counted = f"{steps} step" if steps == 1 else f"{steps} steps"
+        self._status.update(render.progress_bundle(f"Claude is working… {counted}, {elapsed:.0f} s"), raw=True)
+
+
+def _one_cell(cells: list[str]) -> str:
+    """Exported cells as one cell's source; a cell magic (``%%bash``) works only on a first line, so call it."""
+    parts = []
+    for cell in cells:
+        if cell.startswith("%%"):
+            head, _, body = cell.partition("\n")
+            name, _, line = head[2:].partition(" ")
+            cell = f"get_ipython().run_cell_magic({name!r}, {line!r}, {body!r})"
+        parts.append(cell)
+    return "\n\n".join(parts)
 
 
 def _split_options(line: str) -> tuple[str, str]:

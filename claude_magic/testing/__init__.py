@@ -1,0 +1,35 @@
+"""An offline stand-in of the Anthropic API that really runs code, for tests and demos.
+
+``StandIn`` serves the Files and Messages endpoints on 127.0.0.1 over real HTTP, so the real
+``anthropic`` client talks to it unchanged (``base_url=api.base_url``). A ``Script`` says what the
+model does; its code steps run in a subprocess with the limits described in ``sandbox``.
+
+Importing this package imports only the standard library (not ``anthropic``).
+
+    from claude_magic.testing import Script, StandIn
+
+    script = Script.from_json('{"replies": [{"steps": [{"python": "print(6 * 7)"}]}]}')
+    with StandIn(script=script) as api:
+        client = anthropic.Anthropic(api_key="test", base_url=api.base_url)
+"""
+
+from __future__ import annotations
+
+from claude_magic.testing.containers import Container
+from claude_magic.testing.files import StoredFile
+from claude_magic.testing.script import Bash, Editor, Pause, Python, Reply, Script, Text
+from claude_magic.testing.server import RecordedRequest, StandIn
+
+__all__ = [
+    "Bash",
+    "Container",
+    "Editor",
+    "Pause",
+    "Python",
+    "RecordedRequest",
+    "Reply",
+    "Script",
+    "StandIn",
+    "StoredFile",
+    "Text",
+]

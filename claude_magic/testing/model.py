@@ -1,0 +1,261 @@
+"""The scripted model: turns a reply's steps into content blocks, running the code for real.
+
+Steps are adapted to the request's code execution tool version (see docs/script-format.md):
+
+* ``code_execution_20250522``: everything is Python (``code_execution``); ``bash`` and ``editor``
+  steps become Python that does the same.
+* ``code_execution_20250825``: ``python`` becomes a text-editor ``create`` of ``/tmp/cell_<n>.py``
+  plus ``bash_code_execution`` running it; ``bash`` and ``editor`` use their sub-tools.
+* ``_20260120`` / ``_20260521``: ``python`` runs as ``code_execution``; ``bash`` and ``editor`` as
+  their sub-tools. (No REPL state is kept between cells.)
+* no code execution tool: code steps are skipped and a closing text says so.
+
+A ``pause`` step ends the response with ``pause_turn``. When it directly follows a code step, the
+last ``server_tool_use`` of that step is left open (as the real API does) and its code runs when
+the paused turn is sent back; its result block then opens the next response.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from claude_magic.testing import editor
+from claude_magic.testing.containers import Container, ContainerStore
+from claude_magic.testing.files import MAX_FILE_BYTES, FileStore
+from claude_magic.testing.history import Block, fingerprint
+from claude_magic.testing.ids import new_id
+from claude_magic.testing.sandbox import Sandbox
+from claude_magic.testing.script import Bash, Editor, Pause, Python, Reply, ReplyPicker, Script, Step, Text
+
+VERSIONS = (
+    "code_execution_20250522",
+    "code_execution_20250825",
+    "code_execution_20260120",
+    "code_execution_20260521",
+)
+LEGACY = "code_execution_20250522"
+BASH_EDITOR = "code_execution_20250825"
+
+
+@dataclass
+class ToolCall:
+    """One ``server_tool_use``: its id, sub-tool name and input."""
+
+    name: str
+    input: dict[str, Any]
+    id: str = field(default_factory=lambda: new_id("srvtoolu"))
+    refused: bool = False  # answer with ``invalid_tool_input`` instead of running
+
+    def block(self, version: str) -> Block:
+        block: Block = {"type": "server_tool_use", "id": self.id, "name": self.name, "input": self.input}
+        if version != LEGACY:
+            block["caller"] = {"type": "direct"}
+        return block
+
+
+@dataclass
+class Paused:
+    """A response that ended with ``pause_turn``, waiting to be sent back."""
+
+    reply: Reply
+    next_step: int
+    version: str | None
+    container_id: str | None
+    open_call: ToolCall | None
+    marks: tuple[tuple[str, str], ...]
+    continued: bool = False
+
+    def ends(self, blocks: Sequence[Block]) -> bool:
+        """True when *blocks* end with this paused response's content."""
+        size = len(self.marks)
+        return len(blocks) >= size and fingerprint(blocks[len(blocks) - size :]) == self.marks
+
+
+class ScriptedModel:
+    """Picks replies, keeps paused turns, and runs code through the sandbox."""
+
+    def __init__(self, script: Script, sandbox: Sandbox, containers: ContainerStore, files: FileStore) -> None:
+        self.sandbox = sandbox
+        self.containers = containers
+        self.files = files
+        self.picker = ReplyPicker(script)
+        self._paused: list[Paused] = []
+        self._lock = threading.Lock()
+        self._cells = itertools.count(1)
+
+    def set_script(self, script: Script) -> None:
+        """Use *script* from now on (its unmatched replies start from the first)."""
+        self.picker = ReplyPicker(script)
+
+    def find_paused(self, blocks: Sequence[Block], *, pending_only: bool = False) -> Paused | None:
+        """The paused response that *blocks* end with, if any (the longest match)."""
+        with self._lock:
+            hits = [p for p in self._paused if p.ends(blocks) and not (pending_only and p.continued)]
+        return max(hits, key=lambda p: len(p.marks), default=None)
+
+    def remember(self, paused: Paused) -> None:
+        with self._lock:
+            self._paused.append(paused)
+
+    def start(self, reply: Reply, version: str | None, container: Container | None) -> TurnRun:
+        """A new response for *reply*."""
+        return TurnRun(self, reply, 0, version, container, None)
+
+    def resume(self, paused: Paused, version: str | None, container: Container | None) -> TurnRun:
+        """The response continuing *paused*."""
+        paused.continued = True
+        return TurnRun(self, paused.reply, paused.next_step, version, container, paused.open_call)
+
+    def next_cell(self) -> int:
+        return next(self._cells)
+
+
+class TurnRun:
+    """One response in the making: iterate ``blocks()``, then read ``stop_reason`` and ``container``."""
+
+    def __init__(
+        self,
+        model: ScriptedModel,
+        reply: Reply,
+        start: int,
+        version: str | None,
+        container: Container | None,
+        open_call: ToolCall | None,
+    ) -> None:
+        self.model = model
+        self.reply = reply
+        self.start = start
+        self.version = version
+        self.container = container
+        self.open_call = open_call
+        self.content: list[Block] = []
+        self.stop_reason = "end_turn"
+        self.tool_uses = 0
+
+    def blocks(self) -> Iterator[Block]:
+        """Produce the content blocks one by one; code runs between a tool use and its result."""
+        for block in self._produce():
+            self.content.append(block)
+            if block["type"] == "server_tool_use":
+                self.tool_uses += 1
+            yield block
+
+    def _produce(self) -> Iterator[Block]:
+        if self.open_call is not None:
+            yield self._execute(self.open_call)
+        steps = self.reply.steps
+        skipped = 0
+        index = self.start
+        while index < len(steps):
+            step = steps[index]
+            pause_next = index + 1 < len(steps) and isinstance(steps[index + 1], Pause)
+            if isinstance(step, Pause):
+                if self.content:
+                    self._pause(index + 1, None)
+                    return
+            elif isinstance(step, Text):
+                yield {"type": "text", "text": step.text}
+            elif self.version is None:
+                skipped += 1
+            else:
+                calls = self._plan(step)
+                for position, call in enumerate(calls):
+                    yield call.block(self.version)
+                    if pause_next and position == len(calls) - 1:
+                        self._pause(index + 2, call)
+                        return
+                    yield self._execute(call)
+            index += 1
+        if skipped:
+            yield {
+                "type": "text",
+                "text": f"(stand-in) Skipped {skipped} code step(s): the request declares no code execution tool.",
+            }
+
+    def _pause(self, next_step: int, open_call: ToolCall | None) -> None:
+        self.stop_reason = "pause_turn"
+        container_id = self.container.id if self.container else None
+        marks = fingerprint(self.content)
+        self.model.remember(Paused(self.reply, next_step, self.version, container_id, open_call, marks))
+
+    def _container(self) -> Container:
+        if self.container is None:
+            self.container = self.model.containers.create()
+        return self.container
+
+    def _plan(self, step: Step) -> list[ToolCall]:
+        container = self._container()
+        if isinstance(step, Python):
+            if self.version != BASH_EDITOR:
+                return [ToolCall("code_execution", {"code": step.code})]
+            cell = self.model.next_cell()
+            path = f"/tmp/cell_{cell}.py" if self.model.sandbox.maps_tmp else f"tmp/cell_{cell}.py"
+            return [
+                ToolCall("text_editor_code_execution", {"command": "create", "path": path, "file_text": step.code}),
+                ToolCall("bash_code_execution", {"command": f"python {path}"}),
+            ]
+        if isinstance(step, Bash):
+            if self.version == LEGACY:
+                code = (
+                    "import subprocess\n\n"
+                    f"completed = subprocess.run({step.command!r}, shell=True, executable='/bin/bash')\n"
+                    "raise SystemExit(completed.returncode)\n"
+                )
+                return [ToolCall("code_execution", {"code": code})]
+            return [ToolCall("bash_code_execution", {"command": step.command})]
+        assert isinstance(step, Editor)
+        if self.version == LEGACY:
+            try:
+                path = editor.relative_path(container.path, step.path)
+            except editor.EditorError:
+                code = editor.as_python(step.tool_input(), step.path)
+                return [ToolCall("code_execution", {"code": code}, refused=True)]
+            return [ToolCall("code_execution", {"code": editor.as_python(step.tool_input(), path)})]
+        return [ToolCall("text_editor_code_execution", step.tool_input())]
+
+    def _execute(self, call: ToolCall) -> Block:
+        container = self._container()
+        with container.lock:
+            if call.name == "text_editor_code_execution":
+                content = editor.apply(container.path, call.input)
+            elif call.refused:
+                content = {"type": "code_execution_tool_result_error", "error_code": "invalid_tool_input"}
+            else:
+                content = self._run(container, call)
+        self.model.containers.touch(container)
+        return {"type": f"{call.name}_tool_result", "tool_use_id": call.id, "content": content}
+
+    def _run(self, container: Container, call: ToolCall) -> dict[str, Any]:
+        sandbox = self.model.sandbox
+        output_dir = container.new_output_dir()
+        env = sandbox.environment(container.path, container.input_dir, output_dir)
+        if call.name == "code_execution":
+            code = str(call.input.get("code", ""))
+            outcome = sandbox.run(
+                ["python", "-"], cwd=container.path, env=env, tmp_dir=container.tmp_dir, stdin=code.encode()
+            )
+        else:
+            command = ["bash", "-c", str(call.input.get("command", ""))]
+            outcome = sandbox.run(command, cwd=container.path, env=env, tmp_dir=container.tmp_dir)
+        prefix = call.name
+        if outcome.timed_out:
+            return {"type": f"{prefix}_tool_result_error", "error_code": "execution_time_exceeded"}
+        produced = sorted(p for p in output_dir.iterdir() if p.is_file())
+        if prefix == "bash_code_execution" and any(p.stat().st_size > MAX_FILE_BYTES for p in produced):
+            return {"type": "bash_code_execution_tool_result_error", "error_code": "output_file_too_large"}
+        outputs = [
+            {"type": f"{prefix}_output", "file_id": self.model.files.add(p.name, p.read_bytes(), downloadable=True).id}
+            for p in produced
+            if p.stat().st_size <= MAX_FILE_BYTES
+        ]
+        return {
+            "type": f"{prefix}_result",
+            "stdout": outcome.stdout,
+            "stderr": outcome.stderr,
+            "return_code": outcome.return_code,
+            "content": outputs,
+        }

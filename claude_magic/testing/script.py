@@ -1,0 +1,167 @@
+"""The scripted model's script: replies made of steps, loaded from JSON or built in Python.
+
+See ``docs/script-format.md`` for the format. Example::
+
+    Script(replies=[
+        {"match": "(?i)plot", "steps": [{"text": "Plotting."}, {"python": "print(1)"}]},
+        Reply([Text("Fallback reply.")]),
+    ])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Text:
+    """Claude's prose."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Python:
+    """Python code to run."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Bash:
+    """A shell command to run."""
+
+    command: str
+
+
+@dataclass(frozen=True)
+class Editor:
+    """A text-editor command: ``view``, ``create`` or ``str_replace``."""
+
+    command: str
+    path: str
+    file_text: str | None = None
+    old_str: str | None = None
+    new_str: str | None = None
+    view_range: tuple[int, int] | None = None
+
+    def tool_input(self) -> dict[str, Any]:
+        """The ``server_tool_use.input`` of this command."""
+        data: dict[str, Any] = {"command": self.command, "path": self.path}
+        for key in ("file_text", "old_str", "new_str"):
+            if (value := getattr(self, key)) is not None:
+                data[key] = value
+        if self.view_range is not None:
+            data["view_range"] = list(self.view_range)
+        return data
+
+
+@dataclass(frozen=True)
+class Pause:
+    """End the response with ``stop_reason: "pause_turn"``."""
+
+
+Step = Text | Python | Bash | Editor | Pause
+_EDITOR_KEYS = {"command", "path", "file_text", "old_str", "new_str", "view_range"}
+
+
+def step_from_dict(data: Mapping[str, Any]) -> Step:
+    """Build a step from its JSON form, e.g. ``{"python": "print(1)"}``."""
+    kinds = [key for key in ("text", "python", "bash", "editor", "pause") if key in data]
+    if len(kinds) != 1 or len(data) != 1:
+        raise ValueError(f"a step needs exactly one of text, python, bash, editor, pause: {dict(data)!r}")
+    value = data[kinds[0]]
+    if kinds[0] == "pause":
+        if value is not True:
+            raise ValueError('a pause step is written {"pause": true}')
+        return Pause()
+    if kinds[0] == "editor":
+        if not isinstance(value, Mapping) or not {"command", "path"} <= value.keys() <= _EDITOR_KEYS:
+            raise ValueError(f"an editor step needs command and path, and only {sorted(_EDITOR_KEYS)}: {value!r}")
+        view_range = value.get("view_range")
+        return Editor(**{**value, "view_range": tuple(view_range) if view_range else None})
+    if not isinstance(value, str):
+        raise ValueError(f"a {kinds[0]} step takes a string: {value!r}")
+    if kinds[0] == "text":
+        return Text(value)
+    return Python(value) if kinds[0] == "python" else Bash(value)
+
+
+class Reply:
+    """One scripted answer: *steps*, used for prompts that *match* (a regex), or in order if None."""
+
+    def __init__(self, steps: Iterable[Step | Mapping[str, Any]], match: str | None = None) -> None:
+        self.steps: tuple[Step, ...] = tuple(s if not isinstance(s, Mapping) else step_from_dict(s) for s in steps)
+        self.match = match
+        self.pattern = re.compile(match) if match is not None else None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reply:
+        """Build a reply from ``{"match": ..., "steps": [...]}``."""
+        unknown = data.keys() - {"match", "steps"}
+        if unknown or not isinstance(data.get("steps"), list):
+            raise ValueError(f"a reply is {{'match'?: str, 'steps': [...]}}, got {dict(data)!r}")
+        return cls(data["steps"], data.get("match"))
+
+    def __repr__(self) -> str:
+        return f"Reply(steps={list(self.steps)!r}, match={self.match!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reply) and (self.steps, self.match) == (other.steps, other.match)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Script:
+    """The replies the stand-in gives, and optionally the model name it reports."""
+
+    def __init__(self, replies: Iterable[Reply | Mapping[str, Any]] = (), model: str | None = None) -> None:
+        self.replies: tuple[Reply, ...] = tuple(r if isinstance(r, Reply) else Reply.from_dict(r) for r in replies)
+        self.model = model
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Script:
+        """Build a script from ``{"model"?: str, "replies": [...]}``."""
+        unknown = data.keys() - {"model", "replies"}
+        if unknown:
+            raise ValueError(f"unknown script keys: {sorted(unknown)}")
+        return cls(data.get("replies", []), data.get("model"))
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str]) -> Script:
+        """Load from a JSON string (starting with ``{``) or from a file path."""
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            text = source
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+        return cls.from_dict(json.loads(text))
+
+    def __repr__(self) -> str:
+        return f"Script(replies={list(self.replies)!r}, model={self.model!r})"
+
+
+NO_REPLY = Reply([Text("(stand-in) The script has no reply left for this prompt.")])
+
+
+class ReplyPicker:
+    """Chooses replies: the first ``match`` hit, else the next unmatched reply in order."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self._unmatched = [r for r in script.replies if r.pattern is None]
+        self._lock = threading.Lock()
+
+    def pick(self, prompt: str) -> Reply:
+        """The reply for a new user turn whose text is *prompt*."""
+        for reply in self.script.replies:
+            if reply.pattern is not None and reply.pattern.search(prompt):
+                return reply
+        with self._lock:
+            return self._unmatched.pop(0) if self._unmatched else NO_REPLY

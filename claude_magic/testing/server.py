@@ -1,0 +1,428 @@
+"""``StandIn``: an offline stand-in of the Anthropic API on 127.0.0.1 that really runs code.
+
+It serves ``/v1/files`` and ``/v1/messages`` over real HTTP/1.1 (keep-alive, ``TCP_NODELAY``),
+checks auth (``Authorization: Bearer`` or ``x-api-key``, any value), logs every request, answers
+errors in the API's envelope with a ``request-id``, and injects the failures a test asks for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, quote, urlsplit
+
+from claude_magic.testing import messages, multipart, sse
+from claude_magic.testing.containers import Container, ContainerStore
+from claude_magic.testing.envelope import ApiError, bad_request, not_found
+from claude_magic.testing.exchange import Exchange
+from claude_magic.testing.faults import Faults, StreamFault
+from claude_magic.testing.files import (
+    MAX_EXPIRES_IN,
+    MAX_FILE_BYTES,
+    MIN_EXPIRES_IN,
+    FileStore,
+    StoredFile,
+    clean_filename,
+    mime_type_for,
+)
+from claude_magic.testing.ids import new_id
+from claude_magic.testing.model import ScriptedModel
+from claude_magic.testing.sandbox import DEFAULT_MEMORY, DEFAULT_TIMEOUT, Sandbox
+from claude_magic.testing.script import Script
+
+log = logging.getLogger("claude_magic.testing")
+
+_MULTIPART_SLACK = 64 * 1024
+_FILE_PATH = re.compile(r"^/v1/files/([^/]+)(/content)?$")
+
+
+@dataclass
+class RecordedRequest:
+    """A request as received; ``headers`` are lower-cased and have the credentials removed.
+
+    ``started`` and ``finished`` are ``time.monotonic()`` readings: when the request arrived and
+    when its response was fully written (None while it is being served).
+    """
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    json: dict[str, Any] | None
+    body_size: int
+    started: float = 0.0
+    finished: float | None = None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], app: StandIn) -> None:
+        self.app = app
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.app._connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.app._connections.discard(self.connection)
+        super().finish()
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def _serve(self) -> None:
+        self.server.app._handle(self)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+def _default_base() -> str:
+    return "/var/tmp" if os.access("/var/tmp", os.W_OK) else tempfile.gettempdir()
+
+
+class StandIn:
+    """A running stand-in of the API; use as a context manager or call ``start()``/``stop()``.
+
+    Parameters
+    ----------
+    script:
+        What the model does (see ``docs/script-format.md``); empty by default.
+    host, port:
+        Where to listen; port 0 picks a free one.
+    container_ttl:
+        Seconds of idleness after which a container expires (its ``expires_at`` rolls on use).
+    exec_timeout, exec_memory:
+        Wall-clock seconds and address-space bytes allowed to each execution.
+    root:
+        Directory under which the stand-in makes its working folder (default ``/var/tmp``).
+    """
+
+    def __init__(
+        self,
+        script: Script | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        container_ttl: float = 300.0,
+        exec_timeout: float = DEFAULT_TIMEOUT,
+        exec_memory: int | None = DEFAULT_MEMORY,
+        root: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.latency = 0.0
+        self.bandwidth: float | None = None
+        self.requests: list[RecordedRequest] = []
+        self.container_ttl = container_ttl
+        self.exec_timeout = exec_timeout
+        self.exec_memory = exec_memory
+        self._script = script or Script()
+        self._address = (host, port)
+        self._base = Path(root) if root is not None else Path(_default_base())
+        self._faults = Faults()
+        self._files = FileStore()
+        self._uploaded = 0
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._root: Path | None = None
+        self._containers: ContainerStore | None = None
+        self._model: ScriptedModel | None = None
+        self._sandbox: Sandbox | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start serving on a background thread; returns self."""
+        if self._server is not None:
+            return self
+        self._root = Path(tempfile.mkdtemp(prefix="claude-standin-", dir=self._base))
+        self._containers = ContainerStore(self._root / "containers", self.container_ttl)
+        self._sandbox = Sandbox(self._root, timeout=self.exec_timeout, memory=self.exec_memory)
+        self._model = ScriptedModel(self._script, self._sandbox, self._containers, self._files)
+        self._server = _Server(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="claude-standin", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open connections and delete the containers' files."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        for connection in list(self._connections):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- what tests read -------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (after ``start()``)."""
+        if self._server is None:
+            raise RuntimeError("the stand-in is not running: call start() or use it in a with block")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def files(self) -> dict[str, StoredFile]:
+        """Every file by id (the live dict)."""
+        return self._files.files
+
+    @property
+    def containers(self) -> dict[str, Container]:
+        """Every container by id (the live dict; empty before ``start()``)."""
+        return self._containers.containers if self._containers else {}
+
+    @property
+    def uploaded_bytes(self) -> int:
+        """Total request-body bytes received by ``POST /v1/files``."""
+        return self._uploaded
+
+    @property
+    def sandbox_isolation(self) -> str:
+        """How code is isolated: ``net+tmp``, ``net`` or ``none``, with the reason."""
+        if self._sandbox is None:
+            return "not started"
+        return f"{self._sandbox.isolation}: {self._sandbox.isolation_note}"
+
+    # -- what tests change -----------------------------------------------------------------------
+
+    def set_script(self, script: Script) -> None:
+        """Answer with *script* from now on."""
+        self._script = script
+        if self._model is not None:
+            self._model.set_script(script)
+
+    def fail_next(
+        self,
+        status: int,
+        error_type: str | None = None,
+        message: str | None = None,
+        count: int = 1,
+        error_code: str | None = None,
+        path_prefix: str | None = None,
+        retry: bool = False,
+    ) -> None:
+        """Make the next *count* requests (under *path_prefix*) fail with *status* in the real envelope.
+
+        Sends ``x-should-retry: false`` unless *retry*, then ``x-should-retry: true`` and
+        ``retry-after-ms: 1``.
+        """
+        self._faults.fail_next(
+            status,
+            error_type=error_type,
+            message=message,
+            count=count,
+            error_code=error_code,
+            path_prefix=path_prefix,
+            retry=retry,
+        )
+
+    def break_stream(self, after_events: int) -> None:
+        """The next streamed response closes its connection after *after_events* frames (pings count)."""
+        self._faults.add_stream_fault(StreamFault(after_events))
+
+    def stream_error(self, after_events: int, error_type: str = "overloaded_error") -> None:
+        """The next streamed response sends ``event: error`` after *after_events* frames."""
+        self._faults.add_stream_fault(StreamFault(after_events, error_type))
+
+    def expire_container(self, container_id: str) -> None:
+        """Make the container expired now; requests naming it get 404."""
+        if self._containers is None:
+            raise KeyError(container_id)
+        self._containers.expire(container_id)
+
+    def expire_file(self, file_id: str) -> None:
+        """The file's content is gone from now on: downloads get 404 ``file_expired``."""
+        try:
+            self._files.expire(file_id)
+        except ApiError:
+            raise KeyError(file_id) from None
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        started = time.monotonic()
+        exchange = Exchange(handler, new_id("req"), self.latency, self.bandwidth)
+        url = urlsplit(handler.path)
+        path = url.path.rstrip("/") or "/"
+        query = parse_qs(url.query, keep_blank_values=True)
+        query.pop("beta", None)
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        visible = {k: v for k, v in headers.items() if k not in ("authorization", "x-api-key")}
+        record = RecordedRequest(handler.command, path, query, visible, None, 0, started)
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        record.body_size = max(length, 0)
+        is_upload = handler.command == "POST" and path == "/v1/files"
+        if length < 0 or (is_upload and length > MAX_FILE_BYTES + _MULTIPART_SLACK):
+            self.requests.append(record)
+            exchange.send_error(_too_large() if length >= 0 else bad_request("Invalid Content-Length"), close=True)
+            record.finished = time.monotonic()
+            return
+        try:
+            body = exchange.read_body(length, throttle=is_upload)
+        except ConnectionError:
+            handler.close_connection = True
+            return
+        payload = _json_body(headers, body)
+        record.json = payload if isinstance(payload, dict) else None
+        self.requests.append(record)
+        try:
+            if (failure := self._faults.take_failure(path)) is not None:
+                raise failure
+            _check_auth(headers)
+            self._route(exchange, handler.command, path, query, headers, body, payload)
+        except ApiError as err:
+            exchange.send_error(err)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+        except Exception:
+            log.exception("stand-in failed on %s %s", handler.command, path)
+            if exchange.responded:
+                handler.close_connection = True
+            else:
+                exchange.send_error(ApiError(500, "Internal server error (stand-in bug; see its log)"))
+        finally:
+            record.finished = time.monotonic()
+
+    def _route(
+        self,
+        exchange: Exchange,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
+        payload: object,
+    ) -> None:
+        if path == "/v1/messages" and method == "POST":
+            self._messages(exchange, payload)
+        elif path == "/v1/files" and method == "POST":
+            self._upload(exchange, headers.get("content-type", ""), body)
+        elif path == "/v1/files" and method == "GET":
+            exchange.send_json(200, self._files.list_page(query))
+        elif match := _FILE_PATH.match(path):
+            file_id, content = match.group(1), bool(match.group(2))
+            if method == "GET" and content:
+                stored = self._files.content(file_id)
+                disposition = {"Content-Disposition": _attachment(stored.filename)}
+                exchange.send_bytes(stored.data, stored.mime_type, disposition, throttle=True)
+            elif method == "GET":
+                exchange.send_json(200, self._files.get(file_id).metadata())
+            elif method == "DELETE" and not content:
+                self._files.delete(file_id)
+                exchange.send_json(200, {"id": file_id, "type": "file_deleted"})
+            else:
+                raise ApiError(405, f"Method {method} not allowed on {path}")
+        else:
+            raise not_found(f"Not found: {method} {path}")
+
+    def _upload(self, exchange: Exchange, content_type: str, body: bytes) -> None:
+        with self._lock:
+            self._uploaded += len(body)
+        parts = multipart.parse(content_type, body)
+        file_part = next((p for p in parts if p.name == "file"), None)
+        if file_part is None:
+            raise bad_request("file: Field required")
+        if len(file_part.data) > MAX_FILE_BYTES:
+            raise _too_large()
+        expires_in = None
+        if raw := next((p.data for p in parts if p.name == "expires_in_seconds"), None):
+            try:
+                expires_in = int(raw.decode().strip())
+            except ValueError:
+                raise bad_request("expires_in_seconds: Input should be a valid integer") from None
+            if not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN:
+                raise bad_request(
+                    f"expires_in_seconds: must be between {MIN_EXPIRES_IN} (one hour) and "
+                    f"{MAX_EXPIRES_IN} (ninety days)"
+                )
+        mime = mime_type_for(file_part.filename or "")
+        if mime == "application/octet-stream" and file_part.content_type:
+            mime = file_part.content_type.split(";")[0].strip() or mime
+        filename = clean_filename(file_part.filename, mime)
+        stored = self._files.add(filename, file_part.data, mime_type=mime, expires_in=expires_in)
+        exchange.send_json(200, stored.metadata())
+
+    def _messages(self, exchange: Exchange, payload: object) -> None:
+        assert self._model is not None
+        prepared = messages.prepare(payload, self._model)
+        if prepared.stream:
+            exchange.send_stream(sse.events(prepared), self._faults.take_stream_fault())
+        else:
+            content = list(prepared.run.blocks())
+            exchange.send_json(200, prepared.message(content))
+
+
+def _json_body(headers: dict[str, str], body: bytes) -> object:
+    if not body or "json" not in headers.get("content-type", ""):
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _attachment(filename: str) -> str:
+    """``Content-Disposition`` for *filename*: an ASCII fallback plus the RFC 5987 UTF-8 form."""
+    fallback = filename.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "Request exceeds the maximum allowed number of bytes.", error_type="request_too_large")
+
+
+def _check_auth(headers: dict[str, str]) -> None:
+    bearer = headers.get("authorization", "")
+    if headers.get("x-api-key") or (bearer.lower().startswith("bearer ") and bearer[7:].strip()):
+        return
+    message = "invalid x-api-key" if bearer else "x-api-key header is required"
+    raise ApiError(401, message, error_type="authentication_error")
