@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import socket
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,11 @@ def test_lost_upload_without_a_source_says_what_to_do(session: Session, standin:
 
 
 def test_downloads_happen_concurrently(session: Session, standin: StandIn) -> None:
-    code = "import os\nfor i in range(6):\n    open(os.path.join(os.environ['OUTPUT_DIR'], f'f{i}.txt'), 'w').write(str(i))\n"
+    code = (
+        "import os\n"
+        "for i in range(6):\n"
+        "    open(os.path.join(os.environ['OUTPUT_DIR'], f'f{i}.txt'), 'w').write(str(i))\n"
+    )
     standin.set_script(script([{"python": code}]))
     standin.latency = 0.2
     turn = session.run("Six files")
@@ -231,7 +236,7 @@ def test_downloads_happen_concurrently(session: Session, standin: StandIn) -> No
     assert len(downloads) == 6
     # Concurrent: some download started before another had finished.
     spans = sorted((r.started, r.finished) for r in downloads)
-    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
 
 
 @pytest.mark.parametrize(
