@@ -111,9 +111,7 @@ def test_at_risk_users_are_active_and_high_risk(runs: dict[str, Any]) -> None:
         ("files_and_containers", 4, "summary.json is not in"),
     ],
 )
-def test_follow_ups_fail_clearly_in_a_new_container(
-    tmp_path: Path, name: str, prompt_index: int, message: str
-) -> None:
+def test_follow_ups_fail_clearly_in_a_new_container(tmp_path: Path, name: str, prompt_index: int, message: str) -> None:
     run_locally.prepare_inputs(tmp_path / "input", rows=500)
     container = run_locally.Container(tmp_path, tmp_path / "input")
     prompt = run_locally.PROMPTS[name][prompt_index][0]
