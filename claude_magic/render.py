@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 from urllib.parse import quote
 
 from claude_magic import pricing
+from claude_magic.results import human_size
 
 if TYPE_CHECKING:
     from pygments.formatters import HtmlFormatter
@@ -132,15 +133,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _size(size: int) -> str:
-    """Human-readable size in decimal units (as the Files API limits are stated)."""
-    if size < 1000:
-        return _plural(size, "byte")
-    value = size / 1000
-    for unit in ("KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:,.1f} {unit}"
-        value /= 1000
-    return f"{value:,.1f} TB"
+    return human_size(size)
 
 
 def _duration(seconds: float) -> str:

@@ -15,6 +15,18 @@ from typing import Literal, TypeAlias
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
+def human_size(size: int) -> str:
+    """A byte count for people, in binary units (the Files API's 500 MB limit is 500 × 2**20 bytes)."""
+    if size < 1024:
+        return f"{size:,} byte" + ("" if size == 1 else "s")
+    value = size / 1024
+    for unit in ("KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} TB"
+
+
 @dataclass(frozen=True, slots=True)
 class OutputFile:
     """A file the sandbox produced, downloaded with the Files API."""

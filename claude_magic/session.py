@@ -35,6 +35,7 @@ from claude_magic.results import (
     UploadBatch,
     UploadedFile,
     Usage,
+    human_size,
 )
 from claude_magic.turns import TurnAssembler, without_unpaired_tool_uses
 from claude_magic.uploads import DataFrameFormat, LocalFile, from_path, media_type_for, prepare
@@ -498,18 +499,9 @@ def describe_attachments(attachments: Sequence[UploadedFile]) -> str:
     lines = ["Files attached to this message are in the code execution container's input directory ($INPUT_DIR):"]
     for entry in attachments:
         detail = f" — {entry.description}" if entry.description else ""
-        lines.append(f"- {entry.name} ({_human_size(entry.size)}, {entry.media_type}){detail}")
+        lines.append(f"- {entry.name} ({human_size(entry.size)}, {entry.media_type}){detail}")
     lines.append(
         "Save every file you want to hand back to the user (charts as PNG, tables as CSV, ...) in $OUTPUT_DIR; "
         "files saved there are returned."
     )
     return "\n".join(lines)
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"

@@ -433,7 +433,7 @@ def test_image_round_trips_base64() -> None:
 
 def test_file_link_is_relative_quoted_and_escaped(tmp_path: Path) -> None:
     name = 'a b"<x>#?%.csv'
-    file = OutputFile("file_2", name, "text/csv", 12_345, tmp_path / "out" / name)
+    file = OutputFile("file_2", name, "text/csv", 12_595, tmp_path / "out" / name)
     bundle = render.file_bundle(file, link_base=tmp_path)
     assert_html_bundle(bundle)
     markup = bundle["text/html"]
@@ -456,7 +456,7 @@ def test_file_link_never_absolute(tmp_path: Path) -> None:
 
 
 def test_file_not_saved_and_failed_download() -> None:
-    unsaved = render.file_bundle(OutputFile("f", "big.bin", "application/octet-stream", 2_500_000))
+    unsaved = render.file_bundle(OutputFile("f", "big.bin", "application/octet-stream", 2_621_440))
     assert unsaved["text/plain"] == "big.bin (2.5 MB, not saved)"
     assert "<a " not in unsaved["text/html"]
     failed = render.file_bundle(OutputFile("f", IMG, "image/png", 5, error=f"HTTP 404 {SCRIPT}"))
@@ -565,7 +565,7 @@ def test_upload_batch_table_golden() -> None:
     batch = UploadBatch(
         (
             _uploaded("sales.csv", 1234, "file_011", description="120 rows × 3 columns\nregion, month, revenue"),
-            _uploaded("big.parquet", 12_345_678, "file_2", reused=True),
+            _uploaded("big.parquet", 12_897_484, "file_2", reused=True),
         )
     )
     bundle = render.upload_batch_bundle(batch)
@@ -607,9 +607,10 @@ def test_uploaded_files_hostile_and_empty() -> None:
         (0, "0 bytes"),
         (1, "1 byte"),
         (999, "999 bytes"),
-        (1000, "1.0 KB"),
-        (2_500_000, "2.5 MB"),
-        (3 * 10**12, "3.0 TB"),
+        (1023, "1,023 bytes"),
+        (1024, "1.0 KB"),
+        (int(2.5 * 2**20), "2.5 MB"),
+        (3 * 2**40, "3.0 TB"),
     ],
 )
 def test_sizes(size: int, shown: str) -> None:
