@@ -232,7 +232,7 @@ def _translated_errors(
 ) -> Iterator[None]:
     """Turn SDK exceptions into our short, typed errors (the SDK has already retried).
 
-    With ``container_id``, a 4xx that names the container becomes ``ContainerGoneError``.
+    With ``container_id``, an error that names the container becomes ``ContainerGoneError``.
     """
     import anthropic
     import httpx2 as httpx
@@ -254,7 +254,8 @@ def _translated_errors(
             request_id=exc.request_id,
         ) from exc
     except anthropic.APIStatusError as exc:
-        if container_id and 400 <= exc.status_code < 500 and "container" in _server_message(exc).lower():
+        # The real API answers a stale container with a 4xx, or a 500 when uploads come with it.
+        if container_id and exc.status_code in (400, 404, 410, 500) and "container" in _server_message(exc).lower():
             raise errors.ContainerGoneError(
                 f"The container {container_id} is gone ({_server_message(exc)})",
                 status=exc.status_code,
