@@ -7,7 +7,6 @@ Pure and stdlib only: ``Turn`` values in, Python source out. Bash commands becom
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 
 from claude_magic.results import CodeStep, EditStep, Turn
@@ -23,31 +22,39 @@ os.makedirs(os.environ["OUTPUT_DIR"], exist_ok=True)"""
 def export_cells(
     turns: Sequence[Turn], *, input_dir: str = "claude_inputs", output_dir: str = "claude_outputs"
 ) -> list[str]:
-    """One cell source per step that changed or ran something, after a preamble that sets the folders."""
+    """One notebook cell source per step that changed or ran something, after a preamble that sets the folders."""
+    return _export(turns, notebook=True, input_dir=input_dir, output_dir=output_dir)
+
+
+def export_cell(turns: Sequence[Turn], **folders: str) -> str:
+    """All exported code as one notebook cell (frontends insert one cell per request)."""
+    return "\n\n".join(_export(turns, notebook=True, **folders)) + "\n"
+
+
+def export_script(turns: Sequence[Turn], **folders: str) -> str:
+    """All exported code as a plain Python script (bash through ``subprocess``), cells marked ``# %%``."""
+    return "\n\n# %%\n".join(_export(turns, notebook=False, **folders)) + "\n"
+
+
+def _export(
+    turns: Sequence[Turn], *, notebook: bool, input_dir: str = "claude_inputs", output_dir: str = "claude_outputs"
+) -> list[str]:
     cells = [_PREAMBLE.format(inputs=input_dir, outputs=output_dir)]
     for number, turn in enumerate(turns, start=1):
         header = f"# Turn {number}: {_first_line(turn.prompt)}\n"
         for step in turn.steps:
-            source = _step_source(step)
+            source = _step_source(step, notebook=notebook)
             if source:
-                cells.append(header + source if not source.startswith("%%") else source)
+                cells.append(header + source)
                 header = ""
     return cells
 
 
-def export_script(turns: Sequence[Turn], **folders: str) -> str:
-    """All exported cells as one source, separated by ``# %%`` cell markers."""
-    return "\n\n# %%\n".join(export_cells(turns, **folders)) + "\n"
-
-
-def _step_source(step: object) -> str:
+def _step_source(step: object, *, notebook: bool) -> str:
     if isinstance(step, CodeStep):
         if step.language == "python":
             return step.code.rstrip()
-        command = step.code.strip()
-        if "\n" in command:
-            return f"%%bash\n{command}"
-        return f"!{command}"
+        return _shell(step.code.strip(), notebook=notebook)
     if isinstance(step, EditStep):
         path = step.path
         if step.command == "create" and step.file_text is not None:
@@ -63,8 +70,17 @@ def _step_source(step: object) -> str:
                 f"Path({path!r}).write_text(_text.replace({step.old_str!r}, {(step.new_str or '')!r}, 1))"
             )
         if step.command == "view":
-            return f"!cat {shlex.quote(path)}"
+            return f"from pathlib import Path\nprint(Path({path!r}).read_text())"
     return ""
+
+
+def _shell(command: str, *, notebook: bool) -> str:
+    """A bash command as code: IPython's ``!`` in a notebook, ``subprocess`` in a script."""
+    if notebook and "\n" not in command:
+        return f"!{command}"
+    if notebook:  # a cell magic works only on a cell's first line, so call it
+        return f"get_ipython().run_cell_magic('bash', '', {command!r})"
+    return f"import subprocess\nsubprocess.run(['bash', '-c', {command!r}], check=True)"
 
 
 def _first_line(text: str, limit: int = 80) -> str:

@@ -25,13 +25,14 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 from claude_magic import render
 from claude_magic.client import DEFAULT_MODEL
 from claude_magic.errors import ClaudeMagicError
-from claude_magic.export import export_cells, export_script
+from claude_magic.export import export_cell, export_script
 from claude_magic.results import (
     CodeStep,
     EditStep,
     Notice,
     Step,
     StepUpdate,
+    TextStep,
     Turn,
     TurnEvent,
     UploadBatch,
@@ -187,7 +188,7 @@ class ClaudeMagics(Magics):
             %claude_upload df --format csv
             %claude_upload --widget
         """
-        args = parse_argstring(self.claude_upload, line)
+        args = _parse_args(self.claude_upload, line)
         if args.widget:
             return self._picker()
         if not args.sources:
@@ -238,12 +239,12 @@ class ClaudeMagics(Magics):
             options, prompt = _split_options(line)
         else:
             options, prompt = line, cell
-        args = parse_argstring(self.claude_exec, options)
+        args = _parse_args(self.claude_exec, options)
         if args.out and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}.")
         if not prompt.strip():
             raise UsageError("The prompt is empty: write what Claude should do below %%claude_exec.")
-        prompt = self._interpolate(prompt)
+        prompt = self._interpolate(prompt.strip())
         session = self.session
         with self._user_errors():
             if args.new:
@@ -273,11 +274,13 @@ class ClaudeMagics(Magics):
             %claude_files delete sales.csv
             %claude_files download file_011CNha8iCJcU1wXNR6q4V8w --to results
         """
-        args = parse_argstring(self.claude_files, line)
+        args = _parse_args(self.claude_files, line)
         if args.action != "list" and not args.target:
             raise UsageError(f"%claude_files {args.action} needs a file name or id.")
         with self._user_errors():
             if args.action == "delete":
+                for target in args.target:  # look every name up first: all or nothing
+                    self.session.find(target)
                 deleted = [self.session.delete(target) for target in args.target]
                 display(render.uploaded_files_bundle(deleted, title="Deleted", state="deleted"), raw=True)
                 return None
@@ -298,7 +301,7 @@ class ClaudeMagics(Magics):
     @line_magic
     def claude_container(self, line: str) -> None:
         """Show the current container's id and expiry, or start a new one with ``--new``."""
-        args = parse_argstring(self.claude_container, line)
+        args = _parse_args(self.claude_container, line)
         if args.new:
             self.session.new_container()
         display(render.container_bundle(self.session.container), raw=True)
@@ -322,21 +325,22 @@ class ClaudeMagics(Magics):
         Where the frontend cannot insert cells, the code is shown to copy; ``--file`` also
         writes it as a script.
         """
-        args = parse_argstring(self.claude_export, line)
+        args = _parse_args(self.claude_export, line)
         if not self.turns:
             raise UsageError("Nothing to export yet: run a %%claude_exec cell first.")
         try:
             turns = [self.turns[number - 1] for number in args.turn] if args.turn else list(self.turns)
         except IndexError:
+            count = len(self.turns)
             raise UsageError(
-                f"There are {len(self.turns)} turns: pick --turn between 1 and {len(self.turns)}."
+                f"This session has {count} turn{'s' if count != 1 else ''}: pick --turn between 1 and {count}."
             ) from None
         inputs = self.session.export_inputs(Path("claude_inputs"))
-        cells = export_cells(turns, input_dir="claude_inputs", output_dir=self.download_dir)
+        folders = {"input_dir": "claude_inputs", "output_dir": self.download_dir}
         if args.file:
-            Path(args.file).write_text(export_script(turns, input_dir="claude_inputs", output_dir=self.download_dir))
+            Path(args.file).write_text(export_script(turns, **folders))
         # One cell: ipykernel keeps only the last set_next_input payload and JupyterLab reads only one.
-        source = _one_cell(cells)
+        source = export_cell(turns, **folders)
         self._shell.set_next_input(source, replace=False)
         display(render.export_bundle([source], inputs=inputs, script=args.file), raw=True)
 
@@ -372,6 +376,8 @@ class ClaudeMagics(Magics):
         namespace = self._user_ns
         if source.isidentifier() and source in namespace:
             return namespace[source]
+        if source.isidentifier() and not Path(source).exists():
+            raise UsageError(f"No variable or file named {source!r}: define it, or give a path or glob.")
         return source
 
     def _interpolate(self, prompt: str) -> str:
@@ -434,6 +440,8 @@ class _LiveView:
     def _show_step(self, event: StepUpdate) -> None:
         now = time.monotonic()
         handle = self._steps.get(event.index)
+        if handle is None and isinstance(event.step, TextStep) and not event.step.text.strip():
+            return  # no empty placeholder: the display is created with the first words
         if (
             handle is not None
             and not event.done
@@ -475,16 +483,25 @@ class _LiveView:
         self._status.update(render.progress_bundle(f"Claude is working… {counted}, {elapsed:.0f} s"), raw=True)
 
 
-def _one_cell(cells: list[str]) -> str:
-    """Exported cells as one cell's source; a cell magic (``%%bash``) works only on a first line, so call it."""
-    parts = []
-    for cell in cells:
-        if cell.startswith("%%"):
-            head, _, body = cell.partition("\n")
-            name, _, line = head[2:].partition(" ")
-            cell = f"get_ipython().run_cell_magic({name!r}, {line!r}, {body!r})"
-        parts.append(cell)
-    return "\n\n".join(parts)
+def _parse_args(magic: Any, line: str) -> Any:
+    """``parse_argstring``, with one pair of matching quotes taken off each value.
+
+    IPython splits magic lines without POSIX rules (so Windows paths keep their backslashes), which
+    leaves the quotes in ``%claude_upload "my data.csv"``: the quoted path would then match no file.
+    """
+    args = parse_argstring(magic, line)
+    for key, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, key, _unquote(value))
+        elif isinstance(value, list):
+            setattr(args, key, [_unquote(item) if isinstance(item, str) else item for item in value])
+    return args
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
 
 
 def _split_options(line: str) -> tuple[str, str]:

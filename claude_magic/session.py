@@ -232,9 +232,13 @@ class Session:
         with self._lock:
             self._pending = {entry.file_id: entry for entry in chosen}
 
+    def find(self, name_or_id: str) -> UploadedFile:
+        """An uploaded file by name or file id (this session's first, then the registry's)."""
+        return self._lookup(name_or_id, include_registry=True)
+
     def delete(self, name_or_id: str) -> UploadedFile:
         """Delete an uploaded file from the server, the registry and this session."""
-        entry = self._lookup(name_or_id, include_registry=True)
+        entry = self.find(name_or_id)
         self.client.delete(entry.file_id)
         self.registry.remove(entry.file_id)
         with self._lock:
@@ -248,7 +252,12 @@ class Session:
 
     def download(self, file_id: str, folder: str | os.PathLike[str] | None = None) -> OutputFile:
         """Download one sandbox-produced file into *folder* (default: ``download_dir``)."""
-        return self._fetch(file_id, Path(folder) if folder is not None else self.download_dir)
+        file = self._fetch(file_id, Path(folder) if folder is not None else self.download_dir)
+        if file.error is not None:
+            raise ClaudeMagicError(
+                f"Could not download {file_id}: {file.error}. Only files Claude's code produced can be downloaded."
+            )
+        return file
 
     # Turns
 
