@@ -8,6 +8,7 @@ the SDK's own.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -68,6 +69,12 @@ def newest_tool_version() -> str:
         match.group(1) for name in dir(types) if (match := re.fullmatch(r"CodeExecutionTool(\d{8})Param", name))
     )
     return f"code_execution_{versions[-1]}" if versions else _FALLBACK_TOOL_VERSION
+
+
+def warm_up() -> None:
+    """Import the SDK now (about two seconds), e.g. in a background thread, so the first request does not wait."""
+    with contextlib.suppress(ImportError):  # the first request will say what is missing
+        import anthropic  # noqa: F401
 
 
 def key_fingerprint(api_key: str) -> str:

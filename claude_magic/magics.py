@@ -7,7 +7,6 @@ imports IPython. Expected failures become one-line ``UsageError``s.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
@@ -23,7 +22,7 @@ from IPython.display import display
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
 from claude_magic import render
-from claude_magic.client import DEFAULT_MODEL
+from claude_magic.client import DEFAULT_MODEL, warm_up
 from claude_magic.errors import ClaudeMagicError
 from claude_magic.export import export_cell, export_script
 from claude_magic.results import (
@@ -42,12 +41,6 @@ from claude_magic.uploads import prepare
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
-
-
-def _warm_imports() -> None:
-    """Import the SDK in the background so the first cell does not wait for it."""
-    with contextlib.suppress(ImportError):  # the first cell will say what is missing
-        import anthropic  # noqa: F401
 
 
 @magics_class
@@ -93,7 +86,7 @@ class ClaudeMagics(Magics):
             return existing
         instance = cls(shell)
         shell.register_magics(instance)
-        threading.Thread(target=_warm_imports, name="claude-magic-warm-imports", daemon=True).start()
+        threading.Thread(target=warm_up, name="claude-magic-warm-imports", daemon=True).start()
         return instance
 
     @classmethod

@@ -1,0 +1,68 @@
+"""The layering rules hold: the core runs without IPython, the renderer without HTTP, one owner per dependency."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "claude_magic"
+CORE = [
+    "claude_magic",
+    "claude_magic.errors",
+    "claude_magic.results",
+    "claude_magic.uploads",
+    "claude_magic.registry",
+    "claude_magic.downloads",
+    "claude_magic.turns",
+    "claude_magic.export",
+    "claude_magic.render",
+    "claude_magic.pricing",
+    "claude_magic.client",
+    "claude_magic.session",
+    "claude_magic.testing",
+]
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_imports_with_the_hosts_blocked(module: str) -> None:
+    blocked = ("IPython", "ipywidgets", "ipykernel", "traitlets")
+    code = "import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in blocked) + f"import {module}\n"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_renderer_knows_nothing_of_http() -> None:
+    code = (
+        "import sys\n"
+        "for name in ('anthropic', 'httpx', 'httpx2', 'claude_magic.client', 'claude_magic.session'):\n"
+        "    sys.modules[name] = None\n"
+        "import claude_magic.render, claude_magic.results, claude_magic.export\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(
+    ("dependency", "owners"),
+    [
+        ("anthropic", {"client.py"}),
+        ("IPython", {"magics.py", "__init__.py"}),
+        ("ipywidgets", {"widgets.py"}),
+        ("traitlets", {"magics.py"}),
+    ],
+)
+def test_one_owner_per_dependency(dependency: str, owners: set[str]) -> None:
+    importers = {path.name for path in PACKAGE.glob("*.py") if dependency in _imported_modules(path)}
+    assert importers <= owners
