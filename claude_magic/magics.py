@@ -286,7 +286,7 @@ class ClaudeMagics(Magics):
                 remote = self.session.remote_files()
                 display(render.remote_files_bundle(remote), raw=True)
                 return None
-            display(render.uploaded_files_bundle(self.session.uploads, title="Uploaded in this session"), raw=True)
+            display(render.uploaded_files_bundle(self.session.uploads, title="Uploaded in this session", state="uploaded"), raw=True)
         return None
 
     @magic_arguments()
@@ -426,7 +426,8 @@ class _LiveView:
             self._status_update(len(self._steps))
 
     def finish(self, turn: Turn | None) -> None:
-        self._status.update({"text/plain": ""}, raw=True)
+        # Outputs cannot be removed, only emptied: empty HTML renders as nothing in every frontend.
+        self._status.update({"text/plain": "", "text/html": ""}, raw=True)
         if turn is not None:
             display(render.turn_footer_bundle(turn), raw=True)
 

@@ -868,7 +868,8 @@ def export_bundle(cells: Sequence[str], *, inputs: Sequence[Path] = (), script: 
         ``text/html`` with the code in a collapsed ``<details>``, and ``text/plain`` with it in
         full (terminals cannot insert cells).
     """
-    lines = [f"Exported {_plural(len(cells), 'cell')}: they appear below this one where the frontend allows."]
+    placement = "it appears" if len(cells) == 1 else "they appear"
+    lines = [f"Exported {_plural(len(cells), 'cell')}: {placement} below this one where the frontend allows."]
     if inputs:
         copied = ", ".join(_clean(_relative(path, None)) for path in inputs)
         lines.append(f"Copied inputs: {copied}")

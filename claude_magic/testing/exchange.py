@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -30,6 +30,9 @@ class Exchange:
         self.latency = latency
         self.bandwidth = bandwidth
         self.responded = False
+        # Called just before the last bytes go out, so a request is logged as finished before
+        # the client can see its response (tests read the log right after the call returns).
+        self.finishing: Callable[[], None] = lambda: None
 
     def read_body(self, length: int, *, throttle: bool = False) -> bytes:
         """Read *length* bytes of request body, at most ``bandwidth`` bytes/s when *throttle*."""
@@ -66,6 +69,7 @@ class Exchange:
         """A JSON response with Content-Length."""
         body = json.dumps(payload).encode()
         self._head(status, {"Content-Type": "application/json", "Content-Length": str(len(body)), **(headers or {})})
+        self.finishing()
         self.handler.wfile.write(body)
 
     def send_error(self, error: ApiError, *, close: bool = False) -> None:
@@ -81,6 +85,8 @@ class Exchange:
         self._head(200, {"Content-Type": content_type, "Content-Length": str(len(data)), **headers})
         started = time.monotonic()
         for offset in range(0, len(data), _CHUNK):
+            if offset + _CHUNK >= len(data):
+                self.finishing()
             self.handler.wfile.write(data[offset : offset + _CHUNK])
             if throttle:
                 self._pace(offset + _CHUNK, started)
@@ -110,6 +116,7 @@ class Exchange:
             self._chunk(sse.frame(*sse.error_event("api_error", "Internal server error", self.request_id)))
         finally:
             events.close()
+        self.finishing()
         self.handler.wfile.write(b"0\r\n\r\n")
 
     def _chunk(self, data: bytes) -> None:

@@ -295,6 +295,7 @@ class StandIn:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         visible = {k: v for k, v in headers.items() if k not in ("authorization", "x-api-key")}
         record = RecordedRequest(handler.command, path, query, visible, None, 0, started)
+        exchange.finishing = lambda: setattr(record, "finished", time.monotonic())
         try:
             length = int(headers.get("content-length") or 0)
         except ValueError:
@@ -330,7 +331,8 @@ class StandIn:
             else:
                 exchange.send_error(ApiError(500, "Internal server error (stand-in bug; see its log)"))
         finally:
-            record.finished = time.monotonic()
+            if record.finished is None:
+                record.finished = time.monotonic()
 
     def _route(
         self,
