@@ -286,7 +286,10 @@ class ClaudeMagics(Magics):
                 remote = self.session.remote_files()
                 display(render.remote_files_bundle(remote), raw=True)
                 return None
-            display(render.uploaded_files_bundle(self.session.uploads, title="Uploaded in this session", state="uploaded"), raw=True)
+            display(
+                render.uploaded_files_bundle(self.session.uploads, title="Uploaded in this session", state="uploaded"),
+                raw=True,
+            )
         return None
 
     @magic_arguments()
