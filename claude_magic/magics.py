@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,7 @@ class ClaudeMagics(Magics):
         # Set before super().__init__: it applies the shell's config, which fires our observers.
         self._session: Session | None = None
         self.turns: list[Turn] = []
+        self._pickers: weakref.WeakSet[Any] = weakref.WeakSet()  # shown pickers, redrawn when files change
         super().__init__(shell=shell, **kwargs)  # Magics.__init__ registers us with %config
 
     # Loading
@@ -198,6 +200,7 @@ class ClaudeMagics(Magics):
                 name = args.name or (source if not isinstance(value, str) else None)
                 local.extend(prepare(value, name=name, fmt=args.fmt))
             files = [self.session.upload_file(file) for file in local]
+        self._refresh_pickers()
         return UploadBatch(tuple(files))
 
     @magic_arguments()
@@ -246,6 +249,7 @@ class ClaudeMagics(Magics):
                 session.attach(args.attach)
             turn = self._run_live(session, prompt, args)
         self.turns.append(turn)
+        self._refresh_pickers()
         if args.out:
             self._user_ns[args.out] = turn
 
@@ -276,6 +280,7 @@ class ClaudeMagics(Magics):
                     self.session.find(target)
                 deleted = [self.session.delete(target) for target in args.target]
                 display(render.uploaded_files_bundle(deleted, title="Deleted", state="deleted"), raw=True)
+                self._refresh_pickers()
                 return None
             if args.action == "download":
                 files = [self.session.download(target, args.to) for target in args.target]
@@ -300,6 +305,7 @@ class ClaudeMagics(Magics):
         args = _parse_args(self.claude_container, line)
         if args.new:
             self.session.new_container()
+            self._refresh_pickers()
         display(render.container_bundle(self.session.container), raw=True)
 
     @line_magic
@@ -309,6 +315,7 @@ class ClaudeMagics(Magics):
             raise UsageError("%claude_reset takes no arguments.")
         self.session.reset()
         self.turns.clear()
+        self._refresh_pickers()
         display(render.notice_bundle("Started a fresh conversation; the next cell runs in a new container."), raw=True)
 
     @magic_arguments()
@@ -394,7 +401,14 @@ class ClaudeMagics(Magics):
     def _picker(self) -> Any:
         from claude_magic.widgets import UploadPicker
 
-        return UploadPicker(self.session)
+        picker = UploadPicker(self.session)
+        self._pickers.add(picker)
+        return picker
+
+    def _refresh_pickers(self) -> None:
+        """Keep shown pickers in step with what the magics changed (uploads, attachments, deletions)."""
+        for picker in list(self._pickers):
+            picker.refresh()
 
     @contextmanager
     def _user_errors(self) -> Iterator[None]:

@@ -786,3 +786,15 @@ def test_steps_are_shown_while_the_turn_is_still_running(shell: InteractiveShell
     # The code display is updated in place with its output once it ran.
     code_updates = [e for e in events if e.display_id == code_shown.display_id]
     assert "finished at" in code_updates[-1].data["text/plain"]
+
+
+def test_a_shown_picker_follows_what_the_magics_change(
+    shell: InteractiveShell, standin: StandIn, tmp_path: Path
+) -> None:
+    picker = shell.run_line_magic("claude_upload", "--widget")
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    ok(shell, "%claude_upload a.csv")
+    assert [entry.name for entry in picker.entries] == ["a.csv"]
+    assert picker.entries[0].file_id in standin.files
+    ok(shell, "%claude_files delete a.csv")
+    assert picker.entries == []
