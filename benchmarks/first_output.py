@@ -5,9 +5,10 @@ Python, loads the extension into an ``InteractiveShell`` whose ``display_pub`` i
 ``DisplayPublisher`` (IPython's own extension point for where displays go), and runs the cell
 N times in the same kernel session (the container is reused, as in a notebook). Reported:
 
-* request start -> first rendered step: from when the stand-in received ``POST /v1/messages``
-  (``RecordedRequest.started``; the stand-in records no separate "response began" time) to
-  the first display of a step with visible content;
+* first server event -> first rendered step: from when the stand-in began sending the response
+  to ``POST /v1/messages`` (``RecordedRequest.responded``) to the first display of a step with
+  visible content;
+* request start -> first rendered step (``RecordedRequest.started``, so it includes the server);
 * cell start -> first rendered step, and cell start -> request start (client-side overhead);
 * total turn time (the whole ``run_cell``) and request start -> footer.
 
@@ -94,6 +95,7 @@ def _one_turn(shell: InteractiveShell, api: StandIn, recorder: RecordingPublishe
     first = next(at for at, data, _ in recorder.published if _is_step(data))
     footer = next(at for at, data, _ in recorder.published if _is_footer(data))
     return {
+        "event_to_first": (first - (request.responded or request.started)) * 1000,
         "request_to_first": (first - request.started) * 1000,
         "cell_to_first": (first - cell_start) * 1000,
         "cell_to_request": (request.started - cell_start) * 1000,
@@ -103,6 +105,7 @@ def _one_turn(shell: InteractiveShell, api: StandIn, recorder: RecordingPublishe
 
 
 LABELS = {
+    "event_to_first": "first server event -> first rendered step",
     "request_to_first": "request start -> first rendered step",
     "cell_to_first": "cell start -> first rendered step",
     "cell_to_request": "cell start -> request start",

@@ -526,7 +526,8 @@ def test_non_ascii_file_names_download_and_requests_are_timed(client: anthropic.
     assert response.headers["content-disposition"].endswith("UTF-8''r%C3%A9sum%C3%A9%20%F0%9F%93%88.txt")
     logged = standin.requests[-1]
     assert logged.finished is not None
-    assert logged.started <= logged.finished
+    assert logged.responded is not None
+    assert logged.started <= logged.responded <= logged.finished
 
 
 def test_broken_stream_surfaces_as_a_transport_error(client: anthropic.Anthropic, standin: StandIn) -> None:

@@ -33,6 +33,7 @@ class Exchange:
         # Called just before the last bytes go out, so a request is logged as finished before
         # the client can see its response (tests read the log right after the call returns).
         self.finishing: Callable[[], None] = lambda: None
+        self.responding: Callable[[], None] = lambda: None  # just before the status line goes out
 
     def read_body(self, length: int, *, throttle: bool = False) -> bytes:
         """Read *length* bytes of request body, at most ``bandwidth`` bytes/s when *throttle*."""
@@ -59,6 +60,7 @@ class Exchange:
         if self.latency > 0:
             time.sleep(self.latency)
         self.responded = True
+        self.responding()
         self.handler.send_response(status)
         self.handler.send_header("request-id", self.request_id)
         for key, value in headers.items():

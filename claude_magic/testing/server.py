@@ -53,8 +53,9 @@ _FILE_PATH = re.compile(r"^/v1/files/([^/]+)(/content)?$")
 class RecordedRequest:
     """A request as received; ``headers`` are lower-cased and have the credentials removed.
 
-    ``started`` and ``finished`` are ``time.monotonic()`` readings: when the request arrived and
-    when its response was fully written (None while it is being served).
+    ``started``, ``responded`` and ``finished`` are ``time.monotonic()`` readings: when the
+    request arrived, when the response's first bytes (status and headers; for a stream, the start
+    of the first event) went out, and when its last bytes did (None until then).
     """
 
     method: str
@@ -65,6 +66,7 @@ class RecordedRequest:
     body_size: int
     started: float = 0.0
     finished: float | None = None
+    responded: float | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -295,6 +297,7 @@ class StandIn:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         visible = {k: v for k, v in headers.items() if k not in ("authorization", "x-api-key")}
         record = RecordedRequest(handler.command, path, query, visible, None, 0, started)
+        exchange.responding = lambda: setattr(record, "responded", time.monotonic())
         exchange.finishing = lambda: setattr(record, "finished", time.monotonic())
         try:
             length = int(headers.get("content-length") or 0)
