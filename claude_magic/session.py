@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -480,12 +480,13 @@ class Session:
         raise UnknownFileError(name_or_id, known=[entry.name for entry in self._uploads.values()])
 
 
+@dataclass(frozen=True, slots=True)
 class _TurnSettings:
-    __slots__ = ("folder", "max_tokens", "model", "stream", "tool_version")
-
-    def __init__(self, *, model: str, max_tokens: int, tool_version: str, stream: bool, folder: Path) -> None:
-        self.model, self.max_tokens, self.tool_version = model, max_tokens, tool_version
-        self.stream, self.folder = stream, folder
+    model: str
+    max_tokens: int
+    tool_version: str
+    stream: bool
+    folder: Path
 
 
 def _swapped(files: dict[str, UploadedFile], old_id: str, fresh: UploadedFile) -> dict[str, UploadedFile]:
