@@ -27,7 +27,9 @@ from claude_magic.errors import (
 )
 from claude_magic.registry import UploadRegistry, default_cache_dir
 from claude_magic.results import (
+    CodeStep,
     ContainerInfo,
+    EditStep,
     Notice,
     OutputFile,
     Turn,
@@ -319,7 +321,10 @@ class Session:
             for entry in attachments:
                 self._pending.pop(entry.file_id, None)
         files = tuple(
-            file for step in assembler.steps for file in (getattr(getattr(step, "result", None), "files", ()) or ())
+            file
+            for step in assembler.steps
+            if isinstance(step, CodeStep | EditStep) and step.result is not None
+            for file in step.result.files
         )
         if last.stop_reason == "pause_turn":
             notices.append(f"Stopped after {segments} paused responses: run another cell to let Claude go on.")
