@@ -7,15 +7,15 @@ $INPUT_DIR and $OUTPUT_DIR set, on 5,000 generated customers.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import make_data
 import pandas as pd
 import pytest
+import run_locally
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -23,18 +23,6 @@ ROWS = 5_000
 DRIVERS = {"subscription_tier", "monthly_watch_hours", "account_age_months", "payment_failures_90d"}
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-make_data = _load("make_data", NOTEBOOKS / "make_data.py")
-run_locally = _load("run_locally", NOTEBOOKS / "scripts" / "run_locally.py")
 SCRIPTS = list(run_locally.PROMPTS)
 
 

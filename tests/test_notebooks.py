@@ -8,34 +8,22 @@ read, and the others with the stand-in CLI, as ``make demo`` runs them.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import nbformat
 import pytest
+import run_demo
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-run_demo = _load("run_demo", ROOT / "scripts" / "run_demo.py")
 NOTEBOOKS: tuple[str, ...] = run_demo.NOTEBOOKS
 IN_PROCESS = {"churn_analysis"}  # its request log shows which container each turn asked for
 

@@ -12,7 +12,6 @@ generated customers as ``streaming.parquet``, and ``scene.png`` for the image de
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import os
@@ -23,7 +22,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -99,16 +97,6 @@ class Turn:
         return [e for e in self.executions if e.returncode != 0]
 
 
-def _load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_script(name: str) -> dict[str, Any]:
     result: dict[str, Any] = json.loads((HERE / f"{name}.json").read_text())
     return result
@@ -126,7 +114,10 @@ def prepare_inputs(input_dir: Path, rows: int, seed: int = 42) -> None:
     """Write what the notebooks upload: the customers as Parquet (read from CSV first) and an image."""
     import pandas as pd
 
-    make_data = _load_module("make_data", NOTEBOOKS / "make_data.py")
+    if str(NOTEBOOKS) not in sys.path:
+        sys.path.insert(0, str(NOTEBOOKS))
+    import make_data
+
     input_dir.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     make_data.make_streaming(rows, seed).to_csv(buffer, index=False)
@@ -259,8 +250,7 @@ def problems(name: str, turns: list[Turn]) -> list[str]:
     for turn, (_, expected) in zip(turns, PROMPTS[name], strict=True):
         for execution in turn.failed:
             found.append(
-                f"{name} / {turn.prompt!r}: {execution.kind} exited {execution.returncode}\n"
-                f"{execution.stderr[-2000:]}"
+                f"{name} / {turn.prompt!r}: {execution.kind} exited {execution.returncode}\n{execution.stderr[-2000:]}"
             )
         outputs = turn.outputs
         for missing in sorted(expected - set(outputs)):
