@@ -57,7 +57,7 @@ _MAGICS_MODULE = textwrap.dedent(
     import json, sys
     import IPython.core.interactiveshell
     before = set(sys.modules)
-    import claude_magic.magics  # what loading imports itself, without the background thread
+    import claude_magic._magics  # what loading imports itself, without the background thread
     heavy = sorted({name.split(".")[0] for name in set(sys.modules) - before} & set(HEAVY))
     print(json.dumps({"heavy_sync": heavy}))
     """
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"modules imported by load_extension: {load[0]['modules']}")
     for label, results in (
-        ("load_extension (claude_magic.magics)", magics_module),
+        ("load_extension (claude_magic._magics)", magics_module),
         ("import claude_magic", imported),
         ("Session()", session),
         ("load_extension + its background thread, at return", load),

@@ -14,14 +14,14 @@ from claude_magic._version import __version__
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from claude_magic.session import Session
+    from claude_magic._session import Session
 
 __all__ = ["Session", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "Session":
-        from claude_magic.session import Session
+        from claude_magic._session import Session
 
         return Session
     raise AttributeError(f"module 'claude_magic' has no attribute {name!r}")
@@ -29,13 +29,13 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(shell: InteractiveShell) -> None:
     """Register the ``%claude_*`` magics on *shell*; no network, no file reads."""
-    from claude_magic.magics import ClaudeMagics
+    from claude_magic._magics import ClaudeMagics
 
     ClaudeMagics.attach(shell)
 
 
 def unload_ipython_extension(shell: InteractiveShell) -> None:
     """Remove the magics and close the session's HTTP connections."""
-    from claude_magic.magics import ClaudeMagics
+    from claude_magic._magics import ClaudeMagics
 
     ClaudeMagics.detach(shell)

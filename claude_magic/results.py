@@ -158,7 +158,7 @@ class Turn:
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, str]:
-        from claude_magic import render  # deferred: results stays import-light
+        from claude_magic import _render as render  # deferred: results stays import-light
 
         return render.select(render.turn_bundle(self), include, exclude)
 
@@ -186,7 +186,7 @@ class UploadBatch:
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, str]:
-        from claude_magic import render
+        from claude_magic import _render as render
 
         return render.select(render.upload_batch_bundle(self), include, exclude)
 

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from claude_magic._local_files import LocalFile, from_bytes, from_path
 from claude_magic.errors import ClaudeMagicError
-from claude_magic.uploads import LocalFile, from_bytes, from_path
 
 if TYPE_CHECKING:
-    from claude_magic.session import Session
+    from claude_magic._session import Session
 
 BROWSER_UPLOAD_ADVICE_BYTES = 5 * 1024 * 1024
 """Above this (one file, or one choice in total) the panel advises picking from the kernel's disk.

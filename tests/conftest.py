@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_magic.session import Session
+from claude_magic._session import Session
 from claude_magic.testing import StandIn
 
 pytest_plugins = ["claude_magic.testing.fixtures"]

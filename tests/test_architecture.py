@@ -14,15 +14,15 @@ CORE = [
     "claude_magic",
     "claude_magic.errors",
     "claude_magic.results",
-    "claude_magic.uploads",
-    "claude_magic.registry",
-    "claude_magic.downloads",
-    "claude_magic.turns",
-    "claude_magic.export",
-    "claude_magic.render",
-    "claude_magic.pricing",
-    "claude_magic.client",
-    "claude_magic.session",
+    "claude_magic._local_files",
+    "claude_magic._registry",
+    "claude_magic._downloads",
+    "claude_magic._turns",
+    "claude_magic._export",
+    "claude_magic._render",
+    "claude_magic._pricing",
+    "claude_magic._client",
+    "claude_magic._session",
     "claude_magic.testing",
 ]
 
@@ -37,9 +37,9 @@ def test_core_imports_with_the_hosts_blocked(module: str) -> None:
 def test_renderer_knows_nothing_of_http() -> None:
     code = (
         "import sys\n"
-        "for name in ('anthropic', 'httpx', 'httpx2', 'claude_magic.client', 'claude_magic.session'):\n"
+        "for name in ('anthropic', 'httpx', 'httpx2', 'claude_magic._client', 'claude_magic._session'):\n"
         "    sys.modules[name] = None\n"
-        "import claude_magic.render, claude_magic.results, claude_magic.export\n"
+        "import claude_magic._render, claude_magic.results, claude_magic._export\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -57,10 +57,10 @@ def _imported_modules(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("dependency", "owners"),
     [
-        ("anthropic", {"client.py"}),
-        ("IPython", {"magics.py", "__init__.py"}),
+        ("anthropic", {"_client.py"}),
+        ("IPython", {"_magics.py", "__init__.py"}),
         ("ipywidgets", {"widgets.py"}),
-        ("traitlets", {"magics.py"}),
+        ("traitlets", {"_magics.py"}),
     ],
 )
 def test_one_owner_per_dependency(dependency: str, owners: set[str]) -> None:

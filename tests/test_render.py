@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from claude_magic import pricing, render
+from claude_magic import _pricing as pricing
+from claude_magic import _render as render
 from claude_magic.results import (
     CodeStep,
     ContainerInfo,
@@ -769,7 +770,7 @@ def test_render_imports_light() -> None:
         "import sys\n"
         "for name in ('IPython', 'anthropic', 'httpx', 'ipywidgets', 'traitlets'):\n"
         "    sys.modules[name] = None\n"
-        "import claude_magic.render\n"
+        "import claude_magic._render\n"
         "assert 'pygments' not in sys.modules, 'pygments imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from claude_magic import errors
+from claude_magic._session import Session
 from claude_magic.results import CodeStep, Notice, StepUpdate, TextStep, TurnEvent
-from claude_magic.session import Session
 from claude_magic.testing import Script, StandIn
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

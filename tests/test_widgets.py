@@ -18,10 +18,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
+from claude_magic._local_files import LocalFile
+from claude_magic._session import Session
 from claude_magic.results import UploadedFile
-from claude_magic.session import Session
 from claude_magic.testing import Script, StandIn
-from claude_magic.uploads import LocalFile
 from claude_magic.widgets import BROWSER_UPLOAD_ADVICE_BYTES, PickerEntry, UploadPicker
 
 HOSTILE = '<img src=x onerror="window.__pwned=1;alert(1)">'

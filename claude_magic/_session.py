@@ -16,8 +16,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from claude_magic import downloads
-from claude_magic.client import DEFAULT_MODEL, ApiClient, RemoteFile, Response, newest_tool_version
+from claude_magic import _downloads as downloads
+from claude_magic._client import DEFAULT_MODEL, ApiClient, RemoteFile, Response, newest_tool_version
+from claude_magic._local_files import DataFrameFormat, LocalFile, from_path, media_type_for, prepare
+from claude_magic._registry import UploadRegistry, default_cache_dir
+from claude_magic._turns import TurnAssembler, without_unpaired_tool_uses
 from claude_magic.errors import (
     ApiError,
     ClaudeMagicError,
@@ -25,7 +28,6 @@ from claude_magic.errors import (
     MissingApiKeyError,
     UnknownFileError,
 )
-from claude_magic.registry import UploadRegistry, default_cache_dir
 from claude_magic.results import (
     CodeStep,
     ContainerInfo,
@@ -39,8 +41,6 @@ from claude_magic.results import (
     Usage,
     human_size,
 )
-from claude_magic.turns import TurnAssembler, without_unpaired_tool_uses
-from claude_magic.uploads import DataFrameFormat, LocalFile, from_path, media_type_for, prepare
 
 EventListener = Callable[[TurnEvent], None]
 
@@ -134,7 +134,7 @@ class Session:
             key = os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
             if not key:
                 raise MissingApiKeyError()
-            from claude_magic.client import key_fingerprint
+            from claude_magic._client import key_fingerprint
 
             base_url = (self._base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
             self._registry = UploadRegistry(

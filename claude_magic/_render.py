@@ -1,7 +1,7 @@
 """Turn result values into Jupyter mimebundles.
 
 Pure functions from ``claude_magic.results`` values to ``dict[str, str]``. Imports the stdlib,
-``claude_magic.pricing`` and ``results`` (for types only); ``pygments`` is imported lazily by
+``claude_magic._pricing`` and ``results`` (for types only); ``pygments`` is imported lazily by
 the one function that highlights code. No HTTP, no SDK, no IPython.
 
 Everything that came from the model or the sandbox is untrusted. Every bundle has
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 from urllib.parse import quote
 
-from claude_magic import pricing
+from claude_magic import _pricing as pricing
 from claude_magic.results import human_size
 
 if TYPE_CHECKING:

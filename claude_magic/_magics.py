@@ -22,10 +22,12 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
-from claude_magic import render
-from claude_magic.client import DEFAULT_MODEL, warm_up
+from claude_magic import _render as render
+from claude_magic._client import DEFAULT_MODEL, warm_up
+from claude_magic._export import export_cell, export_script
+from claude_magic._local_files import prepare
+from claude_magic._session import DEFAULT_MAX_TOKENS, Session
 from claude_magic.errors import ClaudeMagicError
-from claude_magic.export import export_cell, export_script
 from claude_magic.results import (
     CodeStep,
     EditStep,
@@ -37,8 +39,6 @@ from claude_magic.results import (
     TurnEvent,
     UploadBatch,
 )
-from claude_magic.session import DEFAULT_MAX_TOKENS, Session
-from claude_magic.uploads import prepare
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
