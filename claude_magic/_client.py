@@ -9,66 +9,38 @@ the SDK's own.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeAlias
 
 from claude_magic import errors
-from claude_magic.results import ContainerInfo, Usage
+from claude_magic.results import ContainerInfo, RemoteFile, Response, Usage
 
 if TYPE_CHECKING:
     import anthropic
 
 DEFAULT_MODEL = "claude-sonnet-5"
-_FALLBACK_TOOL_VERSION = "code_execution_20260521"
+CODE_EXECUTION_TOOLS = frozenset({"code_execution", "bash_code_execution", "text_editor_code_execution"})
 
 # Stream callbacks: ("start" | "text" | "stop", block index within the response, block dict or text snapshot).
 BlockEventKind: TypeAlias = Literal["start", "text", "stop"]
 BlockListener: TypeAlias = Callable[[BlockEventKind, int, dict[str, Any]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class RemoteFile:
-    """File metadata as the Files API reports it."""
-
-    id: str
-    filename: str
-    mime_type: str
-    size: int
-    downloadable: bool
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
-
-    @property
-    def expired(self) -> bool:
-        """Whether the file's content is no longer available."""
-        return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """One Messages API response, reduced to plain values."""
-
-    content: list[dict[str, Any]]  # wire-shaped blocks, ready to send back as an assistant message
-    stop_reason: str | None
-    container: ContainerInfo | None
-    usage: Usage
-    model: str
-
-
-def newest_tool_version() -> str:
-    """The newest ``code_execution_*`` tool version this SDK knows."""
+def known_tool_versions() -> tuple[str, ...]:
+    """The ``code_execution_*`` tool versions this SDK defines, oldest first."""
     import anthropic.types as types
 
-    versions = sorted(
-        match.group(1) for name in dir(types) if (match := re.fullmatch(r"CodeExecutionTool(\d{8})Param", name))
+    return tuple(
+        sorted(
+            f"code_execution_{match.group(1)}"
+            for name in dir(types)
+            if (match := re.fullmatch(r"CodeExecutionTool(\d{8})Param", name))
+        )
     )
-    return f"code_execution_{versions[-1]}" if versions else _FALLBACK_TOOL_VERSION
 
 
 def warm_up() -> None:
@@ -77,9 +49,9 @@ def warm_up() -> None:
         import anthropic  # noqa: F401
 
 
-def key_fingerprint(api_key: str) -> str:
-    """A short, one-way fingerprint of a key, to keep per-key state without storing the key."""
-    return hashlib.sha256(b"claude_magic:" + api_key.encode()).hexdigest()[:16]
+def key_fingerprint(secret: str) -> str:
+    """A short, one-way fingerprint of a credential, to keep per-account state without storing it."""
+    return hashlib.sha256(b"claude_magic:" + secret.encode()).hexdigest()[:16]
 
 
 class ApiClient:
@@ -94,14 +66,18 @@ class ApiClient:
     """
 
     def __init__(self, *, base_url: str | None = None, timeout: float = 600.0, max_retries: int = 2) -> None:
-        api_key = os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
-        if not api_key:
-            raise errors.MissingApiKeyError()
         import anthropic
 
-        self._sdk = anthropic.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-        self.fingerprint = key_fingerprint(api_key)
+        # The SDK resolves credentials itself (api key, auth token, profiles, workload identity):
+        # passing a key read here would switch its other sources off.
+        self._sdk = anthropic.Anthropic(base_url=base_url, timeout=timeout, max_retries=max_retries)
+        identity = _credential_identity(self._sdk)
+        if identity is None:
+            self._sdk.close()
+            raise errors.MissingApiKeyError()
+        self.fingerprint = key_fingerprint(identity)
         self.base_url = str(self._sdk.base_url).rstrip("/")
+        self.timeout = timeout
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -111,7 +87,7 @@ class ApiClient:
 
     def upload(self, name: str, content: bytes | IO[bytes], media_type: str) -> RemoteFile:
         """Upload one file; returns its metadata."""
-        with _translated_errors():
+        with _translated_errors(timeout=self.timeout, uploading=name):
             meta = self._sdk.files.upload(file=(name, content, media_type))
         return _remote_file(meta)
 
@@ -120,7 +96,7 @@ class ApiClient:
         import anthropic
 
         try:
-            with _translated_errors(None, passthrough=(anthropic.NotFoundError,)):
+            with _translated_errors((anthropic.NotFoundError,), timeout=self.timeout):
                 meta = self._sdk.files.retrieve_metadata(file_id)
         except anthropic.NotFoundError:
             return None
@@ -129,7 +105,7 @@ class ApiClient:
 
     def download(self, file_id: str) -> bytes:
         """The bytes of a file the sandbox produced."""
-        with _translated_errors():
+        with _translated_errors(timeout=self.timeout):
             return self._sdk.files.download(file_id).read()
 
     def delete(self, file_id: str) -> bool:
@@ -137,7 +113,7 @@ class ApiClient:
         import anthropic
 
         try:
-            with _translated_errors(None, passthrough=(anthropic.NotFoundError,)):
+            with _translated_errors((anthropic.NotFoundError,), timeout=self.timeout):
                 self._sdk.files.delete(file_id)
         except anthropic.NotFoundError:
             return False
@@ -145,7 +121,7 @@ class ApiClient:
 
     def list_files(self, limit: int = 1000) -> list[RemoteFile]:
         """Every file the key's workspace holds, newest first (auto-paginated)."""
-        with _translated_errors():
+        with _translated_errors(timeout=self.timeout):
             return [_remote_file(meta) for meta in self._sdk.files.list(limit=min(limit, 1000))]
 
     # Messages API
@@ -165,7 +141,8 @@ class ApiClient:
 
         ``on_block`` hears each block start (with the block as sent), each text delta (with the
         text so far) and each block stop (with the finished block); without streaming, each block's
-        start and stop once the whole response is in.
+        start and stop once the whole response is in. The container goes as a plain id: the object
+        form without skills is refused by the real API (reported, pydantic-ai #5167).
         """
         kwargs: dict[str, Any] = {
             "model": model,
@@ -176,14 +153,15 @@ class ApiClient:
         if container_id:
             kwargs["container"] = container_id
         listener: BlockListener = on_block or (lambda kind, index, block: None)
+        errors_for = functools.partial(self._translated_errors, model=model, tool_version=tool_version)
         if not stream:
-            with _translated_errors(container_id):
+            with errors_for():
                 message = self._sdk.messages.create(**kwargs)
             for index, block in enumerate(message.content):
                 listener("start", index, _plain(block))
                 listener("stop", index, _plain(block))
-            return _response(message)
-        with _translated_errors(container_id), self._sdk.messages.stream(**kwargs) as events:
+            return _response(message, getattr(message, "_request_id", None))
+        with errors_for(), self._sdk.messages.stream(**kwargs) as events:
             for event in events:
                 if event.type == "content_block_start":
                     listener("start", event.index, _plain(event.content_block))
@@ -193,7 +171,26 @@ class ApiClient:
                 elif event.type == "content_block_stop":
                     listener("stop", event.index, _plain(event.content_block))
             message = events.get_final_message()
-        return _response(message)
+            request_id = events.request_id
+        return _response(message, request_id)
+
+    @contextmanager
+    def _translated_errors(self, *, model: str | None = None, tool_version: str | None = None) -> Iterator[None]:
+        with _translated_errors(timeout=self.timeout, model=model, tool_version=tool_version):
+            yield
+
+
+def _credential_identity(sdk: Any) -> str | None:
+    """What the SDK resolved to authenticate with, as a string to fingerprint (never stored)."""
+    if sdk.api_key:
+        return f"api_key:{sdk.api_key}"
+    if sdk.auth_token:
+        return f"auth_token:{sdk.auth_token}"
+    credentials = getattr(sdk, "credentials", None)
+    if credentials is not None:
+        profile = getattr(credentials, "profile", None) or getattr(credentials, "name", None) or ""
+        return f"credentials:{type(credentials).__qualname__}:{profile}"
+    return None
 
 
 def _plain(block: Any) -> dict[str, Any]:
@@ -213,13 +210,15 @@ def _remote_file(meta: Any) -> RemoteFile:
     )
 
 
-def _response(message: anthropic.types.Message) -> Response:
+def _response(message: anthropic.types.Message, request_id: str | None) -> Response:
     usage = message.usage
-    server = usage.server_tool_use
-    code_runs = (server.model_extra or {}).get("code_execution_requests", 0) if server is not None else 0
+    content = [_plain(block) for block in message.content]
+    code_runs = sum(
+        1 for block in content if block.get("type") == "server_tool_use" and block.get("name") in CODE_EXECUTION_TOOLS
+    )
     container = message.container
     return Response(
-        content=[_plain(block) for block in message.content],
+        content=content,
         stop_reason=message.stop_reason,
         container=ContainerInfo(container.id, container.expires_at) if container is not None else None,
         usage=Usage(
@@ -227,19 +226,26 @@ def _response(message: anthropic.types.Message) -> Response:
             output_tokens=usage.output_tokens or 0,
             cache_read_input_tokens=usage.cache_read_input_tokens or 0,
             cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
-            code_execution_requests=int(code_runs or 0),
+            code_execution_requests=code_runs,
         ),
         model=message.model,
+        request_id=request_id,
     )
 
 
 @contextmanager
 def _translated_errors(
-    container_id: str | None = None, passthrough: tuple[type[BaseException], ...] = ()
+    passthrough: tuple[type[BaseException], ...] = (),
+    *,
+    timeout: float | None = None,
+    model: str | None = None,
+    tool_version: str | None = None,
+    uploading: str | None = None,
 ) -> Iterator[None]:
     """Turn SDK exceptions into our short, typed errors (the SDK has already retried).
 
-    With ``container_id``, an error that names the container becomes ``ContainerGoneError``.
+    Whether an error means a lost container is not decided here: the turn runner knows what
+    the request carried and checks what happened.
     """
     import anthropic
     import httpx2 as httpx
@@ -250,66 +256,88 @@ def _translated_errors(
         raise
     except anthropic.AuthenticationError as exc:
         raise errors.AuthenticationFailedError(
-            "The API rejected the key: check ANTHROPIC_API_KEY and run the cell again",
-            status=exc.status_code,
-            request_id=exc.request_id,
+            "The API rejected the credentials: check ANTHROPIC_API_KEY (or your profile) and run the cell again",
+            **_details(exc),
         ) from exc
     except anthropic.RateLimitError as exc:
         raise errors.RateLimitedError(
-            "Rate limited, even after retries: wait a minute and run the cell again",
-            status=exc.status_code,
-            request_id=exc.request_id,
+            "Rate limited, even after retries: wait a minute and run the cell again", **_details(exc)
         ) from exc
     except anthropic.APIStatusError as exc:
-        # The real API answers a stale container with a 4xx, or a 500 when uploads come with it.
-        if container_id and exc.status_code in (400, 404, 410, 500) and "container" in _server_message(exc).lower():
-            raise errors.ContainerGoneError(
-                f"The container {container_id} is gone ({_server_message(exc)})",
-                status=exc.status_code,
-                request_id=exc.request_id,
+        if uploading is not None and exc.status_code == 413:
+            raise errors.RequestTooLargeError(
+                f"{uploading} is too large for the Files API (500 MB per file): upload a smaller or compressed file",
+                **_details(exc),
             ) from exc
-        raise _status_error(exc) from exc
-    except anthropic.APIConnectionError as exc:  # includes timeouts
+        raise _status_error(exc, model=model, tool_version=tool_version) from exc
+    except anthropic.APITimeoutError as exc:
+        waited = f" within {timeout:g} s" if timeout else ""
+        raise errors.ApiTimeoutError(
+            f"The API did not answer{waited}: run the cell again, or raise ClaudeMagics.timeout for long turns."
+        ) from exc
+    except anthropic.APIConnectionError as exc:
         raise errors.ConnectionFailedError(
             f"Could not reach the API ({exc.message.rstrip('.')}): check the network or ANTHROPIC_BASE_URL "
             "and run the cell again."
         ) from exc
-    except httpx.TransportError as exc:  # the SDK does not wrap transport errors in the middle of a stream
+    except httpx.TimeoutException as exc:  # the SDK does not wrap transport errors in the middle of a stream
+        raise errors.ApiTimeoutError(
+            "The API stopped sending in the middle of the answer (read timeout): run the cell again."
+        ) from exc
+    except httpx.TransportError as exc:
         raise errors.ConnectionFailedError(
             f"The connection broke while Claude was answering ({type(exc).__name__}): run the cell again."
         ) from exc
 
 
-def _status_error(exc: Any) -> errors.ApiError:
+def _details(exc: Any) -> dict[str, Any]:
+    body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+    details: dict[str, Any] = error["details"] if isinstance(error.get("details"), dict) else {}
+    return {
+        "status": exc.status_code,
+        "request_id": exc.request_id,
+        "error_type": getattr(exc, "type", None) or error.get("type") or None,
+        "error_code": getattr(exc, "error_code", None) or details.get("error_code") or None,
+    }
+
+
+def _status_error(exc: Any, *, model: str | None, tool_version: str | None) -> errors.ApiError:
     status: int = exc.status_code
     server_message = _server_message(exc)
-    error_type = getattr(exc, "type", None) or ""
+    details = _details(exc)
+    error_type = details["error_type"] or ""
     if status == 200:  # an `event: error` in the middle of a stream
+        details["status"] = None
         status_text = "The API reported an error mid-stream"
         if error_type == "overloaded_error":
-            return errors.OverloadedError(
-                f"{status_text}: overloaded. Run the cell again in a moment", request_id=exc.request_id
-            )
-        return errors.ApiError(f"{status_text}: {server_message}. Run the cell again", request_id=exc.request_id)
+            return errors.OverloadedError(f"{status_text}: overloaded. Run the cell again in a moment", **details)
+        return errors.ApiError(f"{status_text}: {server_message}. Run the cell again", **details)
     if status == 413:
-        return errors.BadRequestError(
-            f"The request is too large ({server_message}): send less data", status=status, request_id=exc.request_id
+        return errors.RequestTooLargeError(
+            "The request is too large for the API: the conversation resends every earlier output. "
+            "Start afresh with %claude_reset (or --new), or upload large data as files instead of pasting it",
+            **details,
         )
     if status in (503, 529) or error_type == "overloaded_error":
         return errors.OverloadedError(
-            "The API is overloaded, even after retries: run the cell again in a moment",
-            status=status,
-            request_id=exc.request_id,
+            "The API is overloaded, even after retries: run the cell again in a moment", **details
         )
     if status >= 500:
-        return errors.ApiError(
-            f"The API failed ({server_message}): run the cell again", status=status, request_id=exc.request_id
-        )
+        return errors.ApiError(f"The API failed ({server_message}): run the cell again", **details)
     if status == 403:
-        return errors.ApiError(f"Permission denied: {server_message}", status=status, request_id=exc.request_id)
-    return errors.BadRequestError(
-        f"The API refused the request: {server_message}", status=status, request_id=exc.request_id
-    )
+        return errors.ApiError(f"Permission denied: {server_message}", **details)
+    if status == 400 and tool_version and tool_version in server_message:
+        from claude_magic._tool_versions import BASH_AND_EDITOR, accepted_versions
+
+        others = [v for v in (*accepted_versions(model or ""), *reversed(known_tool_versions())) if v != tool_version]
+        first, *rest = list(dict.fromkeys(others)) or [BASH_AND_EDITOR]
+        alternatives = f" (or {', '.join(rest[:2])})" if rest else ""
+        return errors.ToolVersionRefusedError(
+            f"The API refused the tool version {tool_version} for {model}: try --tool-version {first}{alternatives}",
+            **details,
+        )
+    return errors.BadRequestError(f"The API refused the request: {server_message}", **details)
 
 
 def _server_message(exc: Any) -> str:

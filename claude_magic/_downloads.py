@@ -5,10 +5,19 @@ Stdlib only. The names come from the server and are untrusted.
 
 from __future__ import annotations
 
+import logging
+import mimetypes
 import os
 import re
+import threading
 import unicodedata
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
+
+from claude_magic.results import OutputFile, RemoteFile
+
+log = logging.getLogger("claude_magic")
 
 _MAX_NAME_BYTES = 200  # well under the 255-byte limit of common filesystems, leaving room for " (12)"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -61,3 +70,69 @@ def write_new_file(folder: Path, name: str, data: bytes) -> Path:
             stream.write(data)
         return path
     raise FileExistsError(f"too many files named like {safe!r} in {root}")
+
+
+class FileSource(Protocol):
+    """What the downloader needs of the API client."""
+
+    def metadata(self, file_id: str) -> RemoteFile | None: ...
+
+    def download(self, file_id: str) -> bytes: ...
+
+
+class Downloader:
+    """Fetches the files a turn produced on a bounded pool; a failure is that file's error, never the turn's.
+
+    ``cancel()`` (on an interrupt) drops queued downloads and guarantees no file is written
+    after it returns: workers write under the same lock and check the flag first.
+    """
+
+    def __init__(self, source: FileSource, folder: Path, *, workers: int = 8) -> None:
+        self._source = source
+        self._folder = folder
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="claude-magic-download")
+        self._write_lock = threading.Lock()
+        self._cancelled = False
+        self._futures: list[Future[OutputFile]] = []
+
+    def submit(self, file_id: str) -> Future[OutputFile]:
+        """Start fetching *file_id*."""
+        future = self._pool.submit(self.fetch, file_id)
+        self._futures.append(future)
+        return future
+
+    def fetch(self, file_id: str) -> OutputFile:
+        """Download one file into the folder; any failure becomes the returned file's ``error``."""
+        try:
+            meta = self._source.metadata(file_id)
+            if meta is None:
+                return _failed(file_id, "the server no longer has it")
+            data = self._source.download(file_id)
+            name = safe_filename(meta.filename, fallback=file_id)
+            media_type = meta.mime_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            with self._write_lock:
+                if self._cancelled:
+                    return _failed(file_id, "interrupted before it was saved")
+                path = write_new_file(self._folder, name, data)
+        except OSError as exc:
+            return _failed(file_id, f"could not save it in {self._folder}: {exc.strerror or exc}")
+        except Exception as exc:  # any other failure (the API, the connection) is this file's, not the turn's
+            log.debug("download of %s failed", file_id, exc_info=True)
+            return _failed(file_id, str(exc) or type(exc).__name__)
+        keep = data if media_type.startswith("image/") else None
+        return OutputFile(file_id, path.name, media_type, len(data), path=path, data=keep)
+
+    def cancel(self) -> None:
+        """Drop queued downloads; after this returns, nothing more is written."""
+        with self._write_lock:
+            self._cancelled = True
+        for future in self._futures:
+            future.cancel()
+
+    def close(self) -> None:
+        """Release the worker threads (running downloads finish without writing if cancelled)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _failed(file_id: str, reason: str) -> OutputFile:
+    return OutputFile(file_id, file_id, "application/octet-stream", 0, error=reason)

@@ -74,7 +74,6 @@ class ClaudeMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # Set before super().__init__: it applies the shell's config, which fires our observers.
         self._session: Session | None = None
-        self.turns: list[Turn] = []
         self._pickers: weakref.WeakSet[Any] = weakref.WeakSet()  # shown pickers, redrawn when files change
         super().__init__(shell=shell, **kwargs)  # Magics.__init__ registers us with %config
 
@@ -120,6 +119,11 @@ class ClaudeMagics(Magics):
     def _user_ns(self) -> dict[str, Any]:
         namespace: dict[str, Any] = self._shell.user_ns
         return namespace
+
+    @property
+    def turns(self) -> tuple[Turn, ...]:
+        """The turns of this conversation (kept by the session)."""
+        return self._session.turns if self._session is not None else ()
 
     @property
     def session(self) -> Session:
@@ -243,12 +247,7 @@ class ClaudeMagics(Magics):
         prompt = self._interpolate(prompt.strip())
         session = self.session
         with self._user_errors():
-            if args.new:
-                session.reset()
-            if args.attach:
-                session.attach(args.attach)
             turn = self._run_live(session, prompt, args)
-        self.turns.append(turn)
         self._refresh_pickers()
         if args.out:
             self._user_ns[args.out] = turn
@@ -314,7 +313,6 @@ class ClaudeMagics(Magics):
         if line.strip():
             raise UsageError("%claude_reset takes no arguments.")
         self.session.reset()
-        self.turns.clear()
         self._refresh_pickers()
         display(render.notice_bundle("Started a fresh conversation; the next cell runs in a new container."), raw=True)
 
@@ -361,6 +359,8 @@ class ClaudeMagics(Magics):
                 stream=self.stream and not args.no_stream,
                 download_dir=args.outdir,
                 on_event=view.on_event,
+                attach=args.attach,
+                new=args.new,
             )
         except KeyboardInterrupt:
             view.finish(None)

@@ -1,7 +1,10 @@
 """The upload registry: which bytes were already uploaded, so the same bytes are never sent twice.
 
-A small JSON manifest on disk, one per API key fingerprint and base URL (never the key itself),
-so it survives a kernel restart. Stdlib only.
+One SQLite database in the cache folder (WAL journal), shared by every kernel on the machine:
+each change is its own transaction, so two kernels on the same key never lose each other's
+entries and a crash never leaves half a record. Entries are scoped by a fingerprint of the
+credential and the base URL (never the credential itself): files uploaded with one key or to
+one server are invisible to another. Stdlib only.
 """
 
 from __future__ import annotations
@@ -9,15 +12,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
+from contextlib import closing, contextmanager
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 from claude_magic.results import UploadedFile
 
-_VERSION = 1
+_FILENAME = "uploads.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+CREATE INDEX IF NOT EXISTS uploads_by_file_id ON uploads (scope, file_id);
+"""
+_FIELDS = frozenset(field.name for field in fields(UploadedFile))
 
 
 def default_cache_dir() -> Path:
@@ -29,22 +45,31 @@ def default_cache_dir() -> Path:
     return Path(base) / "claude_magic"
 
 
+def scope_of(fingerprint: str, base_url: str) -> str:
+    """The registry scope of one account on one server."""
+    return hashlib.sha256(f"{fingerprint}|{base_url.rstrip('/')}".encode()).hexdigest()[:20]
+
+
 class UploadRegistry:
-    """Uploaded files by content hash and name, persisted to a manifest file.
+    """Uploaded files by content hash and name, persisted in a SQLite database.
 
     Parameters
     ----------
     folder
-        Where manifests live.
+        The cache folder holding the database.
     fingerprint, base_url
         Identify the account and server: files uploaded with one key are invisible to another.
     """
 
     def __init__(self, folder: Path, *, fingerprint: str, base_url: str) -> None:
-        scope = hashlib.sha256(f"{fingerprint}|{base_url}".encode()).hexdigest()[:20]
-        self.path = folder / f"uploads-{scope}.json"
+        self.path = folder / _FILENAME
+        self.scope = scope_of(fingerprint, base_url)
         self._lock = threading.Lock()
-        self._entries: dict[str, UploadedFile] = self._load()
+        folder.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
+            db.executescript(_SCHEMA)
+        self._import_json_manifest(folder)
 
     @staticmethod
     def key(sha256: str, name: str) -> str:
@@ -53,55 +78,75 @@ class UploadRegistry:
 
     def get(self, sha256: str, name: str) -> UploadedFile | None:
         """The upload of these bytes under this name, if any."""
-        return self._entries.get(self.key(sha256, name))
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT entry FROM uploads WHERE scope = ? AND key = ?", (self.scope, self.key(sha256, name))
+            ).fetchone()
+        return _entry(row[0]) if row else None
 
     def by_file_id(self, file_id: str) -> UploadedFile | None:
         """The entry for a file id, if any."""
-        return next((entry for entry in self._entries.values() if entry.file_id == file_id), None)
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT entry FROM uploads WHERE scope = ? AND file_id = ?", (self.scope, file_id)
+            ).fetchone()
+        return _entry(row[0]) if row else None
 
     def put(self, entry: UploadedFile) -> None:
-        """Record an upload and save the manifest."""
-        with self._lock:
-            self._entries[self.key(entry.sha256, entry.name)] = entry
-            self._save()
+        """Record an upload (replacing an older one of the same bytes and name)."""
+        payload = json.dumps({**asdict(entry), "reused": False})
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO uploads (scope, key, file_id, entry) VALUES (?, ?, ?, ?)",
+                (self.scope, self.key(entry.sha256, entry.name), entry.file_id, payload),
+            )
 
     def remove(self, file_id: str) -> UploadedFile | None:
-        """Forget a file id (deleted or gone on the server) and save."""
-        with self._lock:
-            for key, entry in list(self._entries.items()):
-                if entry.file_id == file_id:
-                    del self._entries[key]
-                    self._save()
-                    return entry
-        return None
+        """Forget a file id (deleted or gone on the server)."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT entry FROM uploads WHERE scope = ? AND file_id = ?", (self.scope, file_id)
+            ).fetchone()
+            db.execute("DELETE FROM uploads WHERE scope = ? AND file_id = ?", (self.scope, file_id))
+        return _entry(row[0]) if row else None
 
     def __iter__(self) -> Iterator[UploadedFile]:
-        return iter(list(self._entries.values()))
+        with self._transaction() as db:
+            rows = db.execute("SELECT entry FROM uploads WHERE scope = ? ORDER BY rowid", (self.scope,)).fetchall()
+        return iter([entry for (text,) in rows if (entry := _entry(text)) is not None])
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(1 for _ in self)
 
-    def _load(self) -> dict[str, UploadedFile]:
-        try:
-            raw = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(raw, dict) or raw.get("version") != _VERSION:
-            return {}
-        entries: dict[str, UploadedFile] = {}
-        for item in raw.get("files", []):
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short transaction on a fresh connection (connections are not shared across threads)."""
+        with self._lock, closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
             try:
-                entry = UploadedFile(**{**item, "reused": False})
-            except TypeError:
-                continue  # written by another version: skip, it will be uploaded again
-            entries[self.key(entry.sha256, entry.name)] = entry
-        return entries
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"version": _VERSION, "files": [asdict(entry) for entry in self._entries.values()]}
-        # Write then rename, so a crash never leaves half a manifest.
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".uploads-", suffix=".json")
-        with os.fdopen(handle, "w") as stream:
-            json.dump(payload, stream, indent=1)
-        os.replace(temp, self.path)
+    def _import_json_manifest(self, folder: Path) -> None:
+        """Take over the JSON manifest earlier versions wrote for this scope, once."""
+        legacy = folder / f"uploads-{self.scope}.json"
+        try:
+            raw = json.loads(legacy.read_text())
+        except (OSError, ValueError):
+            return
+        for item in raw.get("files", []) if isinstance(raw, dict) else []:
+            entry = _entry(json.dumps(item))
+            if entry is not None and self.get(entry.sha256, entry.name) is None:
+                self.put(entry)
+        legacy.unlink(missing_ok=True)
+
+
+def _entry(text: str) -> UploadedFile | None:
+    try:
+        data: dict[str, Any] = json.loads(text)
+        return UploadedFile(**{key: value for key, value in data.items() if key in _FIELDS})
+    except (TypeError, ValueError):
+        return None  # written by another version: it will be uploaded again

@@ -1,8 +1,8 @@
-"""What one kernel remembers between cells: uploads, the conversation and the container.
+"""What one kernel remembers between cells: uploads, the conversation, the container, the turns.
 
-Plain Python, usable without IPython (``from claude_magic import Session``). It orchestrates the
-``client`` (the only module that speaks to the SDK), the upload ``registry`` and ``downloads``.
-Constructing a Session is cheap: the SDK is imported on first use.
+Plain Python, usable without IPython (``from claude_magic import Session``). The session owns the
+state and commits it once per turn; ``_uploads.UploadManager`` does the uploading and
+``_runner.TurnRunner`` runs turns. Constructing a Session is cheap: the SDK is imported on first use.
 """
 
 from __future__ import annotations
@@ -10,43 +10,24 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from claude_magic import _downloads as downloads
-from claude_magic._client import DEFAULT_MODEL, ApiClient, RemoteFile, Response, newest_tool_version
-from claude_magic._local_files import DataFrameFormat, LocalFile, from_path, media_type_for, prepare
+from claude_magic._client import DEFAULT_MODEL, ApiClient
+from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic._registry import UploadRegistry, default_cache_dir
-from claude_magic._turns import TurnAssembler, without_unpaired_tool_uses
-from claude_magic.errors import (
-    ApiError,
-    ClaudeMagicError,
-    ContainerGoneError,
-    MissingApiKeyError,
-    UnknownFileError,
-)
-from claude_magic.results import (
-    CodeStep,
-    ContainerInfo,
-    EditStep,
-    Notice,
-    OutputFile,
-    Turn,
-    TurnEvent,
-    UploadBatch,
-    UploadedFile,
-    Usage,
-    human_size,
-)
+from claude_magic._runner import TurnOutcome, TurnRequest, TurnRunner, TurnSettings
+from claude_magic._tool_versions import tool_version_for
+from claude_magic._turn_memory import TurnLog
+from claude_magic._uploads import DEFAULT_MEMORY_LIMIT, UploadManager
+from claude_magic.errors import ClaudeMagicError, MissingApiKeyError, UnknownFileError
+from claude_magic.results import ContainerInfo, OutputFile, RemoteFile, Turn, TurnEvent, UploadBatch, UploadedFile
 
 EventListener = Callable[[TurnEvent], None]
 
 DEFAULT_MAX_TOKENS = 16_384  # under the SDK's non-streaming ceiling, so --no-stream works too
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-_DOWNLOAD_WORKERS = 4
 
 
 class Session:
@@ -55,7 +36,7 @@ class Session:
     Parameters
     ----------
     model, max_tokens, tool_version
-        Defaults for ``run``; ``tool_version=None`` means the newest the SDK knows.
+        Defaults for ``run``; ``tool_version=None`` picks the version the docs list for the model.
     base_url
         API base URL; None lets the SDK decide (``ANTHROPIC_BASE_URL``, else the public API).
     download_dir
@@ -64,6 +45,8 @@ class Session:
         Where the upload registry lives (default ``$CLAUDE_MAGIC_CACHE_DIR`` or ``~/.cache/claude_magic``).
     max_continuations
         How many times a ``pause_turn`` is continued within one turn.
+    memory_limit
+        Bytes of in-memory upload sources and of turn images held in memory; the rest stay on disk.
 
     Examples
     --------
@@ -85,6 +68,7 @@ class Session:
         max_continuations: int = 5,
         timeout: float = 600.0,
         max_retries: int = 2,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
@@ -94,16 +78,19 @@ class Session:
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
-        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._client: ApiClient | None = None
-        self._registry: UploadRegistry | None = None
         self._lock = threading.RLock()
-        self._messages: list[dict[str, Any]] = []
+        self._files = UploadManager(
+            lambda: self.client,
+            Path(cache_dir) if cache_dir is not None else default_cache_dir(),
+            memory_limit=memory_limit,
+        )
+        self._messages: tuple[dict[str, Any], ...] = ()
         self._container: ContainerInfo | None = None
+        self._paused = False  # the last turn ended with pause_turn: the next one finishes it first
         self._uploads: dict[str, UploadedFile] = {}  # file_id -> file, in upload order
         self._pending: dict[str, UploadedFile] = {}  # to attach with the next turn
-        self._memory: dict[str, LocalFile] = {}  # in-memory sources, by sha:name, for re-upload
-        self._executor: ThreadPoolExecutor | None = None
+        self._turns = TurnLog(image_bytes_limit=memory_limit)
 
     # State
 
@@ -118,6 +105,11 @@ class Session:
         return [dict(message) for message in self._messages]
 
     @property
+    def paused(self) -> bool:
+        """Whether Claude's last turn stopped paused; the next ``run`` lets it finish first."""
+        return self._paused
+
+    @property
     def uploads(self) -> tuple[UploadedFile, ...]:
         """Files uploaded (or reused) in this session, oldest first."""
         return tuple(self._uploads.values())
@@ -128,19 +120,14 @@ class Session:
         return tuple(self._pending.values())
 
     @property
-    def registry(self) -> UploadRegistry:
-        """The on-disk record of uploads for this key and server."""
-        if self._registry is None:
-            key = os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
-            if not key:
-                raise MissingApiKeyError()
-            from claude_magic._client import key_fingerprint
+    def turns(self) -> tuple[Turn, ...]:
+        """The turns of this conversation, oldest first (older ones without their image bytes)."""
+        return self._turns.turns
 
-            base_url = (self._base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-            self._registry = UploadRegistry(
-                self._cache_dir or default_cache_dir(), fingerprint=key_fingerprint(key), base_url=base_url
-            )
-        return self._registry
+    @property
+    def registry(self) -> UploadRegistry:
+        """The on-disk record of uploads for this credential and server."""
+        return self._files.registry
 
     @property
     def client(self) -> ApiClient:
@@ -149,12 +136,17 @@ class Session:
             self._client = ApiClient(base_url=self._base_url, timeout=self._timeout, max_retries=self._max_retries)
         return self._client
 
+    @property
+    def memory_held(self) -> int:
+        """Bytes this session holds in memory for re-uploads and turn images."""
+        return self._files.bytes_in_memory + self._turns.image_bytes
+
     def reset(self) -> None:
         """Forget the conversation and the container; this session's uploads are attached again next turn."""
         with self._lock:
-            self._messages = []
-            self._container = None
+            self._messages, self._container, self._paused = (), None, False
             self._pending = dict(self._uploads)
+            self._turns.clear()
 
     def new_container(self) -> None:
         """Start the next turn in a fresh container (the conversation is kept); uploads are re-attached."""
@@ -162,19 +154,42 @@ class Session:
             self._container = None
             self._pending = dict(self._uploads)
 
-    def reconnect(self, *, base_url: str | None, timeout: float, max_retries: int) -> None:
-        """Use new connection settings from the next request on (the registry follows the base URL)."""
+    def reconnect(self, *, base_url: str | None, timeout: float, max_retries: int) -> str | None:
+        """Use new connection settings from the next request on.
+
+        When they reach another server or account, the conversation, the container and this
+        session's uploads belong to the old one and are dropped, so nothing of them is sent to the
+        new one. Returns a sentence saying so, or None.
+        """
+        old = (self._client.fingerprint, self._client.base_url) if self._client is not None else None
         if self._client is not None:
             self._client.close()
-        self._client = None
-        self._registry = None
-        self._base_url, self._timeout, self._max_retries = base_url, timeout, max_retries
+        with self._lock:
+            self._client = None
+            self._files.forget_connection()
+            self._base_url, self._timeout, self._max_retries = base_url, timeout, max_retries
+            had_state = bool(self._messages or self._container or self._uploads)
+            if old is None or not had_state:
+                return None
+            try:
+                new = (self.client.fingerprint, self.client.base_url)
+            except MissingApiKeyError:
+                new = None
+            if new == old:
+                return None
+            self._messages, self._container, self._paused = (), None, False
+            self._uploads, self._pending = {}, {}
+            self._turns.clear()
+        return (
+            "Connected to another server or account: started a fresh conversation; files uploaded before "
+            "belong to the old one (upload them again here)."
+        )
 
     def export_inputs(self, folder: Path) -> list[Path]:
         """Copy this session's uploaded files into *folder*, so exported code can run locally."""
         written: list[Path] = []
         for entry in self._uploads.values():
-            source = self._source(entry)
+            source = self._files.source(entry)
             if source is None:
                 continue
             target = folder / downloads.safe_filename(entry.name)
@@ -185,10 +200,7 @@ class Session:
         return written
 
     def close(self) -> None:
-        """Release the HTTP pool and download threads."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Release the HTTP pool."""
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -205,17 +217,7 @@ class Session:
 
     def upload_file(self, local: LocalFile) -> UploadedFile:
         """Upload one prepared file unless the server already holds the same bytes under the same name."""
-        registry = self.registry
-        known = registry.get(local.sha256, local.name)
-        entry: UploadedFile | None = None
-        if known is not None and self.client.metadata(known.file_id) is not None:
-            entry = replace(known, reused=True, description=local.description or known.description)
-        elif known is not None:
-            registry.remove(known.file_id)
-        if entry is None:
-            entry = self._send(local)
-        if local.data is not None:
-            self._memory[UploadRegistry.key(local.sha256, local.name)] = local
+        entry = self._files.upload(local)
         with self._lock:
             already_attached = entry.file_id in self._uploads and entry.file_id not in self._pending
             # Same name, new bytes: the new upload replaces the old one in this session.
@@ -223,6 +225,7 @@ class Session:
                 if other.name == entry.name and file_id != entry.file_id:
                     del self._uploads[file_id]
                     self._pending.pop(file_id, None)
+                    self._files.release(other)
             self._uploads[entry.file_id] = entry
             if not already_attached or self._container is None:
                 self._pending[entry.file_id] = entry
@@ -236,13 +239,21 @@ class Session:
 
     def find(self, name_or_id: str) -> UploadedFile:
         """An uploaded file by name or file id (this session's first, then the registry's)."""
-        return self._lookup(name_or_id, include_registry=True)
+        try:
+            return self._lookup(name_or_id)
+        except UnknownFileError:
+            found = self._files.find(name_or_id)
+            if found is None:
+                raise
+            return found
 
     def delete(self, name_or_id: str) -> UploadedFile:
-        """Delete an uploaded file from the server, the registry and this session."""
+        """Delete an uploaded file from the server, the registry and this session.
+
+        The container keeps the copy it already has; later turns never refer to the deleted id.
+        """
         entry = self.find(name_or_id)
-        self.client.delete(entry.file_id)
-        self.registry.remove(entry.file_id)
+        self._files.delete(entry)
         with self._lock:
             self._uploads.pop(entry.file_id, None)
             self._pending.pop(entry.file_id, None)
@@ -254,7 +265,11 @@ class Session:
 
     def download(self, file_id: str, folder: str | os.PathLike[str] | None = None) -> OutputFile:
         """Download one sandbox-produced file into *folder* (default: ``download_dir``)."""
-        file = self._fetch(file_id, Path(folder) if folder is not None else self.download_dir)
+        fetcher = downloads.Downloader(self.client, Path(folder) if folder is not None else self.download_dir)
+        try:
+            file = fetcher.fetch(file_id)
+        finally:
+            fetcher.close()
         if file.error is not None:
             raise ClaudeMagicError(
                 f"Could not download {file_id}: {file.error}. Only files Claude's code produced can be downloaded."
@@ -273,225 +288,82 @@ class Session:
         stream: bool = True,
         download_dir: str | os.PathLike[str] | None = None,
         on_event: EventListener | None = None,
+        attach: Iterable[str] | None = None,
+        new: bool = False,
     ) -> Turn:
         """Send *prompt* as one user turn with the code execution tool and return what happened.
 
         Streams the response (``on_event`` hears each step as it arrives), continues ``pause_turn``
         automatically, downloads produced files concurrently, and keeps the conversation and the
-        container for the next turn. If the turn fails or is interrupted, the conversation, the
-        container id and the pending uploads are left exactly as they were.
+        container for the next turn. ``attach`` names exactly the files to attach; ``new`` starts
+        a fresh conversation and container first. If the turn fails or is interrupted, nothing
+        changes: not the conversation, the container id, the pending uploads, nor these options.
         """
         if not prompt.strip():
             raise ClaudeMagicError("The prompt is empty: write what Claude should do.")
         started = time.monotonic()
-        settings = _TurnSettings(
-            model=model or self.model,
+        chosen_model = model or self.model
+        settings = TurnSettings(
+            model=chosen_model,
             max_tokens=max_tokens or self.max_tokens,
-            tool_version=tool_version or self.tool_version or newest_tool_version(),
+            tool_version=tool_version or self.tool_version or tool_version_for(chosen_model),
             stream=stream,
             folder=Path(download_dir) if download_dir is not None else self.download_dir,
+            max_continuations=self.max_continuations,
         )
-        notices: list[str] = []
-        emit = on_event or (lambda event: None)
-        container = self._container
-        attachments = self._live(self.pending, notices, emit)
-        restarted = False
-        while True:
-            assembler = TurnAssembler(emit)
-            user_message = _user_message(prompt, attachments)
-            try:
-                outcome = self._converse(settings, [*self._messages, user_message], container, assembler, emit)
-                break
-            except ContainerGoneError:
-                if restarted or container is None:
-                    raise
-                restarted = True
-                container = None
-                attachments = self._live(self.uploads, notices, emit)
-                message = (
-                    f"The container had expired: started a new one and attached {len(attachments)} "
-                    f"file{'s' if len(attachments) != 1 else ''} again."
-                )
-                notices.append(message)
-                emit(Notice(message))
-        content, last, usage, segments = outcome
-        with self._lock:  # commit only now: a failure or Ctrl-C above leaves the session untouched
-            self._messages = [*self._messages, user_message, {"role": "assistant", "content": content}]
-            self._container = last.container or container
-            for entry in attachments:
-                self._pending.pop(entry.file_id, None)
-        files = tuple(
-            file
-            for step in assembler.steps
-            if isinstance(step, CodeStep | EditStep) and step.result is not None
-            for file in step.result.files
-        )
-        if last.stop_reason == "pause_turn":
-            notices.append(f"Stopped after {segments} paused responses: run another cell to let Claude go on.")
-        return Turn(
-            prompt=prompt,
-            steps=tuple(assembler.steps),
-            model=last.model,
-            files=files,
-            usage=usage,
-            container=self._container,
-            stop_reason=last.stop_reason,
-            duration=time.monotonic() - started,
-            segments=segments,
-            container_restarted=restarted,
-            notices=tuple(notices),
-        )
-
-    def _converse(
-        self,
-        settings: _TurnSettings,
-        messages: list[dict[str, Any]],
-        container: ContainerInfo | None,
-        assembler: TurnAssembler,
-        emit: EventListener,
-    ) -> tuple[list[dict[str, Any]], Response, Usage, int]:
-        """Request, and continue after ``pause_turn`` by resending the paused turn last, unchanged."""
-        content: list[dict[str, Any]] = []
-        usage = Usage()
-        downloads_: list[tuple[str, Future[OutputFile]]] = []
-        segments = 0
-        container_id = container.id if container else None
-
-        def on_block(kind: Any, index: int, block: dict[str, Any]) -> None:
-            for tool_use_id, file_id in assembler.on_block(kind, index, block):
-                downloads_.append((tool_use_id, self._pool().submit(self._fetch, file_id, settings.folder)))
-            self._harvest(downloads_, assembler)
-
-        try:
-            while True:
-                segments += 1
-                assembler.begin_response()
-                paused = [{"role": "assistant", "content": content}] if content else []
-                response = self.client.send(
-                    model=settings.model,
-                    max_tokens=settings.max_tokens,
-                    messages=[*messages, *paused],
-                    tool_version=settings.tool_version,
-                    container_id=container_id,
-                    on_block=on_block,
-                    stream=settings.stream,
-                )
-                content = [*content, *response.content]
-                usage = usage + response.usage
-                if response.container is not None:
-                    container_id = response.container.id
-                if response.stop_reason != "pause_turn" or segments > self.max_continuations:
-                    break
-                emit(Notice(f"Claude paused its turn; continuing ({segments}/{self.max_continuations})…"))
-            for tool_use_id, future in downloads_:
-                assembler.attach_files(tool_use_id, [future.result()])
-            downloads_.clear()
-        except BaseException:
-            for _, future in downloads_:
-                future.cancel()
-            raise
-        return without_unpaired_tool_uses(content), response, usage, segments
-
-    def _harvest(self, pending: list[tuple[str, Future[OutputFile]]], assembler: TurnAssembler) -> None:
-        """Show downloads that have finished, in the main thread, while the turn goes on."""
-        for item in [item for item in pending if item[1].done()]:
-            pending.remove(item)
-            assembler.attach_files(item[0], [item[1].result()])
-
-    def _fetch(self, file_id: str, folder: Path) -> OutputFile:
+        with self._lock:
+            history, container, paused = self._messages, self._container, self._paused
+            attachments = tuple(self._pending.values())
+            if new:
+                history, container, paused, attachments = (), None, False, tuple(self._uploads.values())
+        if attach is not None:
+            attachments = tuple(self._lookup(name) for name in attach)
         client = self.client
-        try:
-            meta = client.metadata(file_id)
-            if meta is None:
-                return OutputFile(file_id, file_id, "application/octet-stream", 0, error="the server no longer has it")
-            data = client.download(file_id)
-        except ApiError as exc:
-            return OutputFile(file_id, file_id, "application/octet-stream", 0, error=str(exc))
-        name = downloads.safe_filename(meta.filename, fallback=file_id)
-        media_type = meta.mime_type or media_type_for(name)
-        path = downloads.write_new_file(folder, name, data)
-        keep = data if media_type.startswith("image/") else None
-        return OutputFile(file_id, path.name, media_type, len(data), path=path, data=keep)
-
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(_DOWNLOAD_WORKERS, thread_name_prefix="claude-magic-download")
-        return self._executor
-
-    def _send(self, local: LocalFile) -> UploadedFile:
-        with local.open() as stream:
-            remote = self.client.upload(local.name, stream, local.media_type)
-        entry = UploadedFile(
-            name=local.name,
-            file_id=remote.id,
-            size=local.size,
-            sha256=local.sha256,
-            media_type=local.media_type,
-            source=local.source,
-            description=local.description,
+        runner = TurnRunner(client, self._files.check, lambda: tuple(self._uploads.values()))
+        request = TurnRequest(prompt, history, container, attachments, settings, resume_paused=paused)
+        outcome = runner.run(request, on_event or (lambda event: None))
+        turn = Turn(
+            prompt=prompt,
+            steps=outcome.steps,
+            model=outcome.model,
+            files=outcome.files,
+            usage=outcome.usage,
+            container=outcome.container,
+            stop_reason=outcome.stop_reason,
+            duration=time.monotonic() - started,
+            segments=outcome.segments,
+            container_restarted=outcome.container_restarted,
+            notices=outcome.notices,
         )
-        self.registry.put(entry)
-        return entry
+        self._commit(outcome, turn, fresh=new)
+        return turn
 
-    def _live(self, files: Sequence[UploadedFile], notices: list[str], emit: EventListener) -> list[UploadedFile]:
-        """The files to attach, each re-uploaded from its source if the server lost it."""
-        live: list[UploadedFile] = []
-        for entry in files:
-            if self.client.metadata(entry.file_id) is not None:
-                live.append(entry)
-                continue
-            source = self._source(entry)
-            if source is None:
-                with self._lock:
-                    self._pending.pop(entry.file_id, None)
-                    self._uploads.pop(entry.file_id, None)
-                self.registry.remove(entry.file_id)
-                raise UnknownFileError(
-                    entry.name,
-                    hint=(
-                        f"The server no longer has {entry.name} ({entry.file_id}) and its local source is gone: "
-                        "upload it again with %claude_upload, then run the cell again."
-                    ),
-                )
-            self.registry.remove(entry.file_id)
-            fresh = self._send(source)
-            with self._lock:
-                self._uploads = _swapped(self._uploads, entry.file_id, fresh)
-                self._pending = _swapped(self._pending, entry.file_id, fresh)
-            message = f"The server no longer had {entry.name}: uploaded it again as {fresh.file_id}."
-            notices.append(message)
-            emit(Notice(message))
-            live.append(fresh)
-        return live
+    def _commit(self, outcome: TurnOutcome, turn: Turn, *, fresh: bool) -> None:
+        """Take a finished turn's outcome in one step (a failure or Ctrl-C before this changes nothing)."""
+        with self._lock:
+            if fresh:
+                self._turns.clear()
+            self._messages = outcome.history
+            self._container = outcome.container
+            self._paused = outcome.stop_reason == "pause_turn"
+            for old_id, fresh_entry in outcome.replaced:
+                self._uploads = _swapped(self._uploads, old_id, fresh_entry)
+                self._pending = _swapped(self._pending, old_id, fresh_entry)
+            for entry in outcome.dropped:
+                self._uploads.pop(entry.file_id, None)
+                self._pending.pop(entry.file_id, None)
+            if outcome.prompt_sent:
+                attached = {entry.file_id for entry in outcome.attached}
+                self._pending = {key: value for key, value in self._pending.items() if key not in attached}
+                if fresh or outcome.container_restarted:
+                    self._pending = {}
+            self._turns.append(turn)
 
-    def _source(self, entry: UploadedFile) -> LocalFile | None:
-        in_memory = self._memory.get(UploadRegistry.key(entry.sha256, entry.name))
-        if in_memory is not None:
-            return in_memory
-        if entry.source and Path(entry.source).is_file():
-            local = from_path(entry.source, name=entry.name)
-            if local.sha256 == entry.sha256:
-                return replace(local, description=entry.description)
-        return None
-
-    def _lookup(self, name_or_id: str, *, include_registry: bool = False) -> UploadedFile:
+    def _lookup(self, name_or_id: str) -> UploadedFile:
         for entry in reversed(self._uploads.values()):
             if name_or_id in (entry.name, entry.file_id):
                 return entry
-        if include_registry:
-            for entry in self.registry:
-                if name_or_id in (entry.name, entry.file_id):
-                    return entry
         raise UnknownFileError(name_or_id, known=[entry.name for entry in self._uploads.values()])
-
-
-@dataclass(frozen=True, slots=True)
-class _TurnSettings:
-    model: str
-    max_tokens: int
-    tool_version: str
-    stream: bool
-    folder: Path
 
 
 def _swapped(files: dict[str, UploadedFile], old_id: str, fresh: UploadedFile) -> dict[str, UploadedFile]:
@@ -499,24 +371,3 @@ def _swapped(files: dict[str, UploadedFile], old_id: str, fresh: UploadedFile) -
     return {
         (fresh.file_id if key == old_id else key): (fresh if key == old_id else value) for key, value in files.items()
     }
-
-
-def _user_message(prompt: str, attachments: Sequence[UploadedFile]) -> dict[str, Any]:
-    content: list[dict[str, Any]] = [{"type": "container_upload", "file_id": entry.file_id} for entry in attachments]
-    if attachments:
-        content.append({"type": "text", "text": describe_attachments(attachments)})
-    content.append({"type": "text", "text": prompt})
-    return {"role": "user", "content": content}
-
-
-def describe_attachments(attachments: Sequence[UploadedFile]) -> str:
-    """The note that tells Claude which files it got and where inputs and outputs go."""
-    lines = ["Files attached to this message are in the code execution container's input directory ($INPUT_DIR):"]
-    for entry in attachments:
-        detail = f" — {entry.description}" if entry.description else ""
-        lines.append(f"- {entry.name} ({human_size(entry.size)}, {entry.media_type}){detail}")
-    lines.append(
-        "Save every file you want to hand back to the user (charts as PNG, tables as CSV, ...) in $OUTPUT_DIR; "
-        "files saved there are returned."
-    )
-    return "\n".join(lines)

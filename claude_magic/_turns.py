@@ -14,7 +14,10 @@ from claude_magic.results import CodeStep, EditStep, Execution, OutputFile, Step
 
 EventListener = Callable[[TurnEvent], None]
 
-_RESULT_TYPES = frozenset(
+# Results that become a step's output. Every block carrying ``tool_use_id`` answers a tool use
+# (web search, web fetch, tool search, and result types this code has never heard of): pairing
+# goes by that id, never by a list of known types.
+_CODE_RESULT_TYPES = frozenset(
     {"code_execution_tool_result", "bash_code_execution_tool_result", "text_editor_code_execution_tool_result"}
 )
 
@@ -47,9 +50,17 @@ class TurnAssembler:
             if step is not None:
                 self._upsert_block(index, step, done=False)
                 self._by_tool_use[step.tool_use_id] = self._by_block[index]
-        elif block_type in _RESULT_TYPES and kind == "start":
+        elif block_type in _CODE_RESULT_TYPES and kind == "start":
             return self._apply_result(block)
         return []
+
+    def seed(self, content: Sequence[dict[str, Any]]) -> None:
+        """Show the tool uses a paused turn left open, so the results that close them land on a step."""
+        self.begin_response()
+        for index, block in enumerate(content):
+            if block.get("type") == "server_tool_use" and block.get("id") in unpaired_tool_uses(content):
+                self.on_block("start", -1 - index, block)
+        self.begin_response()
 
     def attach_files(self, tool_use_id: str, files: Sequence[OutputFile]) -> None:
         """Add downloaded files to the step whose execution produced them."""
@@ -155,9 +166,9 @@ def _file_ids(content: dict[str, Any]) -> list[str]:
 
 
 def unpaired_tool_uses(content: Sequence[dict[str, Any]]) -> set[str]:
-    """Ids of ``server_tool_use`` blocks that have no result block in *content*."""
+    """Ids of ``server_tool_use`` blocks that no block in *content* answers by ``tool_use_id``."""
     used = {block.get("id") for block in content if block.get("type") == "server_tool_use"}
-    answered = {block.get("tool_use_id") for block in content if block.get("type") in _RESULT_TYPES}
+    answered = {block.get("tool_use_id") for block in content if "tool_use_id" in block}
     return {str(tool_use_id) for tool_use_id in used - answered}
 
 

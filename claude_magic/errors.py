@@ -24,11 +24,25 @@ class MissingApiKeyError(ClaudeMagicError):
 
 
 class ApiError(ClaudeMagicError):
-    """The API refused a request; carries the HTTP status and request id for support tickets."""
+    """The API refused a request; carries the HTTP status and request id for support tickets.
 
-    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None) -> None:
+    ``error_type`` is the envelope's ``error.type`` and ``error_code`` its ``error.details.error_code``
+    (both None when the server sent none, e.g. an untyped 500).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
         self.status = status
         self.request_id = request_id
+        self.error_type = error_type
+        self.error_code = error_code
         where = ", ".join(
             part
             for part in (f"HTTP {status}" if status else "", f"request id {request_id}" if request_id else "")
@@ -51,6 +65,18 @@ class OverloadedError(ApiError):
 
 class BadRequestError(ApiError):
     """The API said the request was malformed; the message is the server's."""
+
+
+class RequestTooLargeError(ApiError):
+    """The request body was over the API's size limit (HTTP 413)."""
+
+
+class ToolVersionRefusedError(BadRequestError):
+    """The API refused the code execution tool version sent with this model."""
+
+
+class ApiTimeoutError(ClaudeMagicError):
+    """The API did not answer within the timeout."""
 
 
 class FileTooLargeError(ClaudeMagicError):
@@ -84,7 +110,7 @@ class UnknownFileError(ClaudeMagicError):
 
 
 class ContainerGoneError(ApiError):
-    """The request named a container the server no longer has (expired or unknown)."""
+    """The container was lost and starting a new one did not help either."""
 
 
 class ConnectionFailedError(ClaudeMagicError):

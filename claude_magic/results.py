@@ -8,23 +8,38 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
+
+from claude_magic._format import human_size
+
+__all__ = [
+    "CONTAINER_MAX_AGE",
+    "IMAGE_TYPES",
+    "CodeStep",
+    "ContainerInfo",
+    "EditStep",
+    "Execution",
+    "Notice",
+    "OutputFile",
+    "RemoteFile",
+    "Response",
+    "Step",
+    "StepUpdate",
+    "TextStep",
+    "Turn",
+    "TurnEvent",
+    "UploadBatch",
+    "UploadedFile",
+    "Usage",
+    "human_size",
+]
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
-
-def human_size(size: int) -> str:
-    """A byte count for people, in binary units (the Files API's 500 MB limit is 500 × 2**20 bytes)."""
-    if size < 1024:
-        return f"{size:,} byte" + ("" if size == 1 else "s")
-    value = size / 1024
-    for unit in ("KB", "MB", "GB"):
-        if value < 1024:
-            return f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} TB"
+# "Containers expire 30 days after creation" (doc-CE "Container reuse", api-spec §8 and the 2026-12 addendum).
+CONTAINER_MAX_AGE = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +118,12 @@ Step: TypeAlias = TextStep | CodeStep | EditStep
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token and server-tool counts, summed over a turn's segments."""
+    """Token counts, summed over a turn's segments.
+
+    ``code_execution_requests`` is counted by us from the code-execution ``server_tool_use``
+    blocks of the responses: the API reports no such counter (``ServerToolUsage`` has only web
+    search and fetch counts), and bills container time instead.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -123,10 +143,27 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class ContainerInfo:
-    """The sandbox a turn ran in."""
+    """The sandbox a turn ran in.
+
+    A container is checkpointed after about 5 minutes idle and restored by the next request
+    that names it, until 30 days after it was created. ``expires_at`` is the server's shorter,
+    rolling value: it passing is not the container's end. ``first_seen`` is when this session
+    first saw the id (an upper bound of its creation), so ``restorable_until`` is a lower bound.
+    """
 
     id: str
     expires_at: datetime | None = None
+    first_seen: datetime | None = None
+
+    @property
+    def restorable_until(self) -> datetime | None:
+        """When the container is gone for good (30 days after it was first seen)."""
+        return self.first_seen + CONTAINER_MAX_AGE if self.first_seen is not None else None
+
+    def is_past_hard_limit(self, moment: datetime | None = None) -> bool:
+        """Whether the 30-day limit has certainly passed."""
+        limit = self.restorable_until
+        return limit is not None and (moment or datetime.now(UTC)) >= limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +226,36 @@ class UploadBatch:
         from claude_magic import _render as render
 
         return render.select(render.upload_batch_bundle(self), include, exclude)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """File metadata as the Files API reports it."""
+
+    id: str
+    filename: str
+    mime_type: str
+    size: int
+    downloadable: bool
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the file's content is no longer available."""
+        return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One Messages API response, reduced to plain values."""
+
+    content: list[dict[str, Any]]  # wire-shaped blocks, ready to send back as an assistant message
+    stop_reason: str | None
+    container: ContainerInfo | None
+    usage: Usage
+    model: str
+    request_id: str | None = None
 
 
 # Events a turn reports while it streams (``Session.run(on_event=...)``).

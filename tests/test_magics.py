@@ -247,7 +247,7 @@ def test_cell_returns_nothing_and_out_stores_the_turn(shell: InteractiveShell, s
     assert [type(step) for step in turn.steps] == [TextStep, CodeStep]
     assert turn.code[0].result is not None
     assert turn.code[0].result.stdout == "42\n"
-    assert magics(shell).turns == [turn]
+    assert magics(shell).turns == (turn,)
     shown, _ = shell.display_formatter.format(turn)
     assert "42" in shown["text/plain"]
     assert "claude-magic-turn" in shown["text/html"]
@@ -475,7 +475,7 @@ def test_reset_forgets_conversation_and_container_but_keeps_uploads(
     first = magics(shell).session.container
     assert "fresh conversation" in plain(ok(shell, "%claude_reset"))
     assert magics(shell).session.history == []
-    assert magics(shell).turns == []
+    assert magics(shell).turns == ()
     assert usage_error(shell, "%claude_export").startswith("UsageError: Nothing to export")
     assert "x\n1" in plain(ok(shell, "%%claude_exec\nShow it again."))  # re-attached to the new container
     second = magics(shell).session.container
@@ -588,7 +588,7 @@ def test_expired_container_is_replaced_without_an_error(
     bundles = ok(shell, "%%claude_exec\nTotal again?")
     text = plain(bundles)
     assert "total 60" in text  # the upload was attached to the new container
-    assert "container had expired" in text
+    assert "has expired or is gone" in text
     assert "new container" in bundles[-1]["text/plain"]
     new = magics(shell).session.container
     assert new is not None
@@ -700,7 +700,7 @@ def test_reload_leaves_a_clean_working_state(shell: InteractiveShell, standin: S
     ok(shell, "%reload_ext claude_magic")
     new = magics(shell)
     assert new is not old
-    assert new.turns == []
+    assert new.turns == ()
     assert new.session.history == []
     assert new.session.container is None
     assert [c for c in shell.configurables if type(c).__name__ == "ClaudeMagics"] == [new]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,8 @@ def test_registry_survives_a_kernel_restart(make_session: Any, standin: StandIn,
     again = restarted.upload(sales, name="sales").files[0]
     assert again.reused and again.file_id == first.file_id
     assert len(posts(standin, "/v1/files")) == 1
-    manifest = next(Path(restarted.registry.path).parent.glob("uploads-*.json")).read_text()
-    assert "test-key" not in manifest and first.file_id in manifest
+    database = Path(restarted.registry.path).read_bytes()
+    assert b"test-key" not in database and first.file_id.encode() in database
 
 
 def test_paths_globs_and_bytes_upload(session: Session, tmp_path: Path) -> None:
@@ -217,9 +218,11 @@ def test_lost_upload_without_a_source_says_what_to_do(session: Session, standin:
     uploaded = session.upload(str(path)).files[0]
     path.unlink()
     standin.expire_file(uploaded.file_id)
-    with pytest.raises(errors.UnknownFileError, match="upload it again"):
-        session.run("Use it")
-    assert session.history == []
+    standin.set_script(script([{"text": "ok"}]))
+    turn = session.run("Use it")
+    assert [notice for notice in turn.notices if "upload it again" in notice.lower()]
+    assert uploaded.file_id not in json.dumps(posts(standin, "/v1/messages")[-1].json)
+    assert session.uploads == () and session.pending == ()
 
 
 def test_downloads_happen_concurrently(session: Session, standin: StandIn) -> None:
@@ -275,7 +278,7 @@ def test_hostile_server_filenames_stay_in_the_download_folder(
         (529, "overloaded_error", errors.OverloadedError, "overloaded"),
         (500, "api_error", errors.ApiError, "API failed"),
         (400, "invalid_request_error", errors.BadRequestError, "refused"),
-        (413, "request_too_large", errors.BadRequestError, "too large"),
+        (413, "request_too_large", errors.RequestTooLargeError, "%claude_reset"),
     ],
 )
 def test_api_errors_become_short_typed_errors(

@@ -1,0 +1,442 @@
+"""The turn runner: one user turn from request to outcome, surviving what the real API does.
+
+It sends the request (streamed), continues ``pause_turn`` by resending the paused turn last and
+unchanged, downloads produced files while the answer streams, recovers once from a lost
+container or a lost attachment, and returns one ``TurnOutcome`` value. It changes no state of
+its own: the ``Session`` commits the outcome, or nothing if this raises.
+
+Knows nothing of IPython or of the renderer; the SDK is reached only through ``_client``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from claude_magic._client import ApiClient
+from claude_magic._downloads import Downloader
+from claude_magic._prompts import describe_attachments, recap
+from claude_magic._turns import TurnAssembler, without_unpaired_tool_uses
+from claude_magic._uploads import Checked
+from claude_magic.errors import (
+    ApiError,
+    AuthenticationFailedError,
+    BadRequestError,
+    ContainerGoneError,
+    OverloadedError,
+    RateLimitedError,
+    RequestTooLargeError,
+    ToolVersionRefusedError,
+)
+from claude_magic.results import (
+    CodeStep,
+    ContainerInfo,
+    EditStep,
+    Notice,
+    OutputFile,
+    Response,
+    Step,
+    TurnEvent,
+    UploadedFile,
+    Usage,
+)
+
+Message = dict[str, Any]
+EventListener = Callable[[TurnEvent], None]
+FileCheck = Callable[[Sequence[UploadedFile]], Checked]
+
+# Error codes that name a file, not the container (SDK ``_error_classes``).
+_FILE_ERROR_CODES = frozenset({"file_expired", "file_not_found", "file_not_downloadable"})
+# Answers that say nothing about the container, whatever the request carried.
+_NOT_ABOUT_THE_CONTAINER = (
+    AuthenticationFailedError,
+    OverloadedError,
+    RateLimitedError,
+    RequestTooLargeError,
+    ToolVersionRefusedError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSettings:
+    """What one turn is sent with."""
+
+    model: str
+    max_tokens: int
+    tool_version: str
+    stream: bool
+    folder: Path
+    max_continuations: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    """Everything a turn starts from; the runner changes none of it."""
+
+    prompt: str
+    history: tuple[Message, ...]
+    container: ContainerInfo | None
+    attachments: tuple[UploadedFile, ...]
+    settings: TurnSettings
+    resume_paused: bool = False  # the history ends with a paused assistant turn: finish it first
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOutcome:
+    """What a finished turn leaves behind, for the session to commit in one step."""
+
+    history: tuple[Message, ...]
+    container: ContainerInfo | None
+    steps: tuple[Step, ...]
+    files: tuple[OutputFile, ...]
+    usage: Usage
+    model: str
+    stop_reason: str | None
+    segments: int
+    notices: tuple[str, ...]
+    attached: tuple[UploadedFile, ...]  # files this turn put in the container
+    replaced: tuple[tuple[str, UploadedFile], ...] = ()  # (old file id, re-upload)
+    dropped: tuple[UploadedFile, ...] = ()  # files gone for good
+    container_restarted: bool = False
+    prompt_sent: bool = True
+    request_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class _Progress:
+    """What has happened so far in this turn (mutable, local to one run)."""
+
+    usage: Usage = field(default_factory=Usage)
+    segments: int = 0
+    notices: list[str] = field(default_factory=list)
+    request_ids: list[str] = field(default_factory=list)
+    replaced: list[tuple[str, UploadedFile]] = field(default_factory=list)
+    dropped: list[UploadedFile] = field(default_factory=list)
+
+
+class TurnRunner:
+    """Runs turns against one API client.
+
+    Parameters
+    ----------
+    client
+        The API client.
+    check_files
+        Makes sure files are still on the server (re-uploading from their source); see ``UploadManager.check``.
+    all_uploads
+        Every file of the session, attached again when a new container has to be started.
+    """
+
+    def __init__(
+        self, client: ApiClient, check_files: FileCheck, all_uploads: Callable[[], Sequence[UploadedFile]]
+    ) -> None:
+        self._client = client
+        self._check_files = check_files
+        self._all_uploads = all_uploads
+
+    def run(self, request: TurnRequest, emit: EventListener) -> TurnOutcome:
+        """Run *request* to its end; raises on failure, leaving every input as it was."""
+        settings = request.settings
+        progress = _Progress()
+        assembler = TurnAssembler(emit)
+        downloader = Downloader(self._client, settings.folder)
+        pending: list[tuple[str, Future[OutputFile]]] = []
+        say = _Speaker(progress, emit)
+        history = list(request.history)
+        container = request.container
+        restarted = False
+        try:
+            if container is not None and container.is_past_hard_limit():
+                say(f"The sandbox {container.id} is past its 30-day limit: starting a new one.")
+                container, restarted = None, True
+            if request.resume_paused:
+                say("Claude's previous turn was paused: letting it finish first.")
+                base, paused = history[:-1], list(history[-1]["content"])
+                assembler.seed(paused)
+                content, last, container = self._converse(
+                    base, paused, container, settings, assembler, downloader, pending, progress, emit
+                )
+                history = [*base, _assistant(content, last)]
+                if last.stop_reason == "pause_turn":
+                    say(
+                        f"Claude is still working after {settings.max_continuations} more continuations: "
+                        "your prompt was not sent yet. Run the cell again to let it go on."
+                    )
+                    return self._outcome(
+                        request,
+                        history,
+                        container,
+                        assembler,
+                        downloader,
+                        pending,
+                        progress,
+                        last,
+                        (),
+                        restarted,
+                        prompt_sent=False,
+                    )
+            attachments = list(request.attachments)
+            if container is None and restarted:
+                attachments = self._reattach(progress, emit)
+            elif attachments:
+                checked = self._check_files(attachments)
+                self._note_check(checked, progress, emit)
+                attachments = list(checked.live)
+            content, last, container, attachments, history, restarted = self._send_prompt(
+                request, history, container, attachments, restarted, assembler, downloader, pending, progress, emit
+            )
+            history = [*history, _user_message(request.prompt, attachments, committed=True), _assistant(content, last)]
+            if last.stop_reason == "pause_turn":
+                say(
+                    f"Claude paused {settings.max_continuations + 1} times in this turn: run another cell "
+                    "(any prompt) and it goes on from where it stopped first."
+                )
+            return self._outcome(
+                request,
+                history,
+                container,
+                assembler,
+                downloader,
+                pending,
+                progress,
+                last,
+                tuple(attachments),
+                restarted,
+            )
+        except BaseException:
+            downloader.cancel()
+            raise
+        finally:
+            downloader.close()
+
+    def _send_prompt(
+        self,
+        request: TurnRequest,
+        history: list[Message],
+        container: ContainerInfo | None,
+        attachments: list[UploadedFile],
+        restarted: bool,
+        assembler: TurnAssembler,
+        downloader: Downloader,
+        pending: list[tuple[str, Future[OutputFile]]],
+        progress: _Progress,
+        emit: EventListener,
+    ) -> tuple[list[Message], Response, ContainerInfo | None, list[UploadedFile], list[Message], bool]:
+        """Send the user's prompt; recover once from a lost attachment and once from a lost container."""
+        say = _Speaker(progress, emit)
+        files_checked = container_recovered = recapped = False
+        while True:
+            messages = [*history, _user_message(request.prompt, attachments)]
+            try:
+                content, last, new_container = self._converse(
+                    messages, [], container, request.settings, assembler, downloader, pending, progress, emit
+                )
+                return content, last, new_container, attachments, history, restarted
+            except ApiError as exc:
+                if isinstance(exc, _NOT_ABOUT_THE_CONTAINER) or exc.status is None:
+                    raise
+                if attachments and not files_checked:
+                    files_checked = True
+                    checked = self._check_files(attachments)
+                    if checked.replaced or checked.dropped:
+                        self._note_check(checked, progress, emit)
+                        attachments = list(checked.live)
+                        continue
+                if container is not None and not container_recovered and _means_lost_container(exc):
+                    container_recovered, restarted = True, True
+                    lost, container = container.id, None
+                    attachments = self._reattach(progress, emit)
+                    say(
+                        f"The sandbox {lost} has expired or is gone ({_short(exc)}): started a new one "
+                        f"and attached {_count(len(attachments), 'file')} again. Variables and files made there "
+                        "are gone."
+                    )
+                    continue
+                if restarted and history and not recapped and isinstance(exc, BadRequestError):
+                    # The API may refuse a conversation whose code ran in a container it no longer has
+                    # (SDK lib/threads/_thread_state.py): go on in a new conversation that recaps the old one.
+                    recapped = True
+                    history = [{"role": "user", "content": [{"type": "text", "text": recap(history)}]}]
+                    history.append({"role": "assistant", "content": [{"type": "text", "text": "Understood."}]})
+                    say(
+                        "The API would not go on with this conversation in a new sandbox: continued in a new "
+                        "conversation that starts with a recap of the earlier turns."
+                    )
+                    continue
+                if container_recovered:
+                    raise ContainerGoneError(
+                        f"The sandbox was lost and a new one failed too: {exc}",
+                        status=exc.status,
+                        request_id=exc.request_id,
+                        error_type=exc.error_type,
+                        error_code=exc.error_code,
+                    ) from exc
+                raise
+
+    def _converse(
+        self,
+        messages: list[Message],
+        content: list[dict[str, Any]],
+        container: ContainerInfo | None,
+        settings: TurnSettings,
+        assembler: TurnAssembler,
+        downloader: Downloader,
+        pending: list[tuple[str, Future[OutputFile]]],
+        progress: _Progress,
+        emit: EventListener,
+    ) -> tuple[list[dict[str, Any]], Response, ContainerInfo | None]:
+        """Request, and continue after ``pause_turn`` by resending the paused turn last, unchanged."""
+
+        def on_block(kind: Any, index: int, block: dict[str, Any]) -> None:
+            for tool_use_id, file_id in assembler.on_block(kind, index, block):
+                pending.append((tool_use_id, downloader.submit(file_id)))
+            _harvest(pending, assembler)
+
+        continuations = 0
+        while True:
+            progress.segments += 1
+            assembler.begin_response()
+            paused = [{"role": "assistant", "content": content}] if content else []
+            response = self._client.send(
+                model=settings.model,
+                max_tokens=settings.max_tokens,
+                messages=[*messages, *paused],
+                tool_version=settings.tool_version,
+                container_id=container.id if container else None,
+                on_block=on_block,
+                stream=settings.stream,
+            )
+            content = [*content, *response.content]
+            progress.usage = progress.usage + response.usage
+            if response.request_id:
+                progress.request_ids.append(response.request_id)
+            container = _next_container(container, response.container)
+            if response.stop_reason != "pause_turn" or continuations >= settings.max_continuations:
+                return content, response, container
+            continuations += 1
+            emit(Notice(f"Claude paused its turn; continuing ({continuations}/{settings.max_continuations})…"))
+
+    def _reattach(self, progress: _Progress, emit: EventListener) -> list[UploadedFile]:
+        checked = self._check_files(self._all_uploads())
+        self._note_check(checked, progress, emit)
+        return list(checked.live)
+
+    def _note_check(self, checked: Checked, progress: _Progress, emit: EventListener) -> None:
+        progress.replaced.extend(checked.replaced)
+        progress.dropped.extend(checked.dropped)
+        say = _Speaker(progress, emit)
+        for notice in checked.notices:
+            say(notice)
+
+    def _outcome(
+        self,
+        request: TurnRequest,
+        history: list[Message],
+        container: ContainerInfo | None,
+        assembler: TurnAssembler,
+        downloader: Downloader,
+        pending: list[tuple[str, Future[OutputFile]]],
+        progress: _Progress,
+        last: Response,
+        attached: tuple[UploadedFile, ...],
+        restarted: bool,
+        *,
+        prompt_sent: bool = True,
+    ) -> TurnOutcome:
+        for tool_use_id, future in pending:
+            assembler.attach_files(tool_use_id, [future.result()])
+        pending.clear()
+        files = tuple(
+            file
+            for step in assembler.steps
+            if isinstance(step, CodeStep | EditStep) and step.result is not None
+            for file in step.result.files
+        )
+        return TurnOutcome(
+            history=tuple(history),
+            container=container,
+            steps=tuple(assembler.steps),
+            files=files,
+            usage=progress.usage,
+            model=last.model,
+            stop_reason=last.stop_reason,
+            segments=progress.segments,
+            notices=tuple(progress.notices),
+            attached=attached,
+            replaced=tuple(progress.replaced),
+            dropped=tuple(progress.dropped),
+            container_restarted=restarted,
+            prompt_sent=prompt_sent,
+            request_ids=tuple(progress.request_ids),
+        )
+
+
+class _Speaker:
+    """Tells the user something once: as a live notice now, and in the turn's notices."""
+
+    def __init__(self, progress: _Progress, emit: EventListener) -> None:
+        self._progress, self._emit = progress, emit
+
+    def __call__(self, message: str) -> None:
+        self._progress.notices.append(message)
+        self._emit(Notice(message))
+
+
+def _means_lost_container(exc: ApiError) -> bool:
+    """Whether a failed request that named a container most likely failed because the container is gone.
+
+    The docs give no status for an expired container; 404 (unknown id), 410 and an untyped 500
+    are all reported (pydantic-ai #7833). A 400 is about the request, whatever its message says;
+    an answer naming a file is about that file.
+    """
+    if exc.error_code in _FILE_ERROR_CODES or exc.status is None:
+        return False
+    return exc.status in (404, 410) or (exc.status >= 500 and exc.status not in (503, 529))
+
+
+def _next_container(current: ContainerInfo | None, reported: ContainerInfo | None) -> ContainerInfo | None:
+    if reported is None:
+        return current
+    first_seen = current.first_seen if current is not None and current.id == reported.id else None
+    return ContainerInfo(reported.id, reported.expires_at, first_seen or datetime.now(UTC))
+
+
+def _harvest(pending: list[tuple[str, Future[OutputFile]]], assembler: TurnAssembler) -> None:
+    """Show downloads that have finished, in the calling thread, while the turn goes on."""
+    for item in [item for item in pending if item[1].done()]:
+        pending.remove(item)
+        assembler.attach_files(item[0], [item[1].result()])
+
+
+def _assistant(content: list[dict[str, Any]], last: Response) -> Message:
+    """The assistant message to keep: a paused turn whole (it must go back unchanged), else only paired tool uses."""
+    kept = content if last.stop_reason == "pause_turn" else without_unpaired_tool_uses(content)
+    return {"role": "assistant", "content": kept}
+
+
+def _user_message(prompt: str, attachments: Sequence[UploadedFile], *, committed: bool = False) -> Message:
+    """The user turn; as *committed* to history it names the files but holds no ``container_upload`` block.
+
+    ``container_upload`` blocks take effect in the turn being generated (pydantic-ai #7864); once
+    the files are in the container, a reference kept in history would only turn into a 404 when
+    the file is deleted or expires.
+    """
+    content: list[dict[str, Any]] = []
+    if not committed:
+        content = [{"type": "container_upload", "file_id": entry.file_id} for entry in attachments]
+    if attachments:
+        content.append({"type": "text", "text": describe_attachments(attachments)})
+    content.append({"type": "text", "text": prompt})
+    return {"role": "user", "content": content}
+
+
+def _short(exc: ApiError) -> str:
+    return f"HTTP {exc.status}" if exc.status else type(exc).__name__
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
