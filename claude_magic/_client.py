@@ -70,7 +70,10 @@ class ApiClient:
 
         # The SDK resolves credentials itself (api key, auth token, profiles, workload identity):
         # passing a key read here would switch its other sources off.
-        self._sdk = anthropic.Anthropic(base_url=base_url, timeout=timeout, max_retries=max_retries)
+        try:
+            self._sdk = anthropic.Anthropic(base_url=base_url, timeout=timeout, max_retries=max_retries)
+        except anthropic.AnthropicError as exc:  # e.g. a profile named in the environment that is broken
+            raise errors.MissingApiKeyError(str(exc).splitlines()[0] if str(exc) else "") from exc
         identity = _credential_identity(self._sdk)
         if identity is None:
             self._sdk.close()
@@ -188,8 +191,15 @@ def _credential_identity(sdk: Any) -> str | None:
         return f"auth_token:{sdk.auth_token}"
     credentials = getattr(sdk, "credentials", None)
     if credentials is not None:
-        profile = getattr(credentials, "profile", None) or getattr(credentials, "name", None) or ""
-        return f"credentials:{type(credentials).__qualname__}:{profile}"
+        # A profile or federation provider: identified by what selects it (profile name, config
+        # path, rule), never by a token, which rotates.
+        attributes = vars(credentials) if hasattr(credentials, "__dict__") else {}
+        selectors = sorted(
+            f"{key}={value}"
+            for key, value in attributes.items()
+            if key.lstrip("_") in ("profile", "config_path", "federation_rule_id", "organization_id", "env_var")
+        )
+        return f"credentials:{type(credentials).__qualname__}:{';'.join(selectors)}"
     return None
 
 

@@ -60,7 +60,7 @@ def write_new_file(folder: Path, name: str, data: bytes) -> Path:
     for number in range(10_000):
         candidate = safe if number == 0 else (f"{stem} ({number}).{suffix}" if suffix else f"{stem} ({number})")
         path = root / candidate
-        if path.resolve().parent != root:  # belt and braces: safe_filename already prevents this
+        if path.parent != root or candidate in (".", ".."):  # belt and braces: safe_filename prevents this
             raise ValueError(f"refusing to write outside {root}: {name!r}")
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)

@@ -16,10 +16,11 @@ class ClaudeMagicError(Exception):
 class MissingApiKeyError(ClaudeMagicError):
     """No API key was found in the environment."""
 
-    def __init__(self) -> None:
+    def __init__(self, reason: str = "") -> None:
+        cause = f" ({reason.rstrip('.')})" if reason else ""
         super().__init__(
-            "No API key: set ANTHROPIC_API_KEY in the kernel's environment (or point "
-            "ANTHROPIC_BASE_URL at the offline stand-in) and run the cell again."
+            f"No API credentials{cause}: set ANTHROPIC_API_KEY in the kernel's environment (or an "
+            "ANTHROPIC_PROFILE the SDK can use) and run the cell again."
         )
 
 
