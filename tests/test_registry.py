@@ -75,9 +75,9 @@ def test_the_registry_never_holds_the_key_and_sessions_on_other_keys_do_not_shar
 
 
 def test_a_json_manifest_from_an_earlier_version_is_taken_over(tmp_path: Path) -> None:
-    from claude_magic._registry import scope_of
-
     from dataclasses import asdict
+
+    from claude_magic._registry import scope_of
 
     legacy = tmp_path / f"uploads-{scope_of('k', 'u')}.json"
     legacy.write_text(json.dumps({"version": 1, "files": [asdict(entry(7))]}))
