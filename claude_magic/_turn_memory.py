@@ -12,7 +12,10 @@ from claude_magic.results import CodeStep, EditStep, Execution, OutputFile, Step
 
 
 class TurnLog:
-    """Turns in order; images beyond ``image_bytes_limit`` (oldest first) are dropped from memory."""
+    """Turns in order; images beyond ``image_bytes_limit`` are dropped from memory, oldest first.
+
+    The newest turn always keeps its images (it is the one being shown).
+    """
 
     def __init__(self, *, image_bytes_limit: int) -> None:
         self.image_bytes_limit = image_bytes_limit
@@ -32,7 +35,7 @@ class TurnLog:
         """Keep *turn*, then release the oldest images until the total is within the limit."""
         self._turns.append(turn)
         total = self.image_bytes
-        for index, old in enumerate(self._turns):
+        for index, old in enumerate(self._turns[:-1]):  # the newest turn keeps its images
             if total <= self.image_bytes_limit:
                 break
             held = _image_bytes(old)
