@@ -45,7 +45,7 @@ BEHAVIOURS: Final[tuple[Row, ...]] = (
     Row(
         "checkpoint_after",
         300.0,
-        ("seconds",),
+        ("any seconds >= 0",),
         'doc-CE Container reuse ("after about 5 minutes of inactivity a container is checkpointed"), api-spec §8',
         "Idle seconds after which a container is checkpointed (not dead); a request naming it restores it with "
         "its files. `expires_at` = last activity + this (rolling; it does not report the hard limit).",
@@ -53,7 +53,7 @@ BEHAVIOURS: Final[tuple[Row, ...]] = (
     Row(
         "max_container_age",
         30 * 86400.0,
-        ("seconds",),
+        ("any seconds >= 0",),
         "doc-CE Container reuse (30 days after creation), api-spec §13 Containers, corrected",
         "Hard limit after creation; past it the container is gone and answered per `expired_container`.",
     ),
