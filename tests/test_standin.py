@@ -433,8 +433,8 @@ def test_idle_container_is_checkpointed_and_restored_not_dead() -> None:
 
 
 def test_container_past_its_hard_limit_is_gone() -> None:
-    behaviours = Behaviours(max_container_age=0.5)
-    with StandIn(Script([Reply([{"bash": "true"}], match="")]), behaviours=behaviours) as api, strict_client(api) as sdk:
+    script = Script([Reply([{"bash": "true"}], match="")])
+    with StandIn(script, behaviours=Behaviours(max_container_age=0.5)) as api, strict_client(api) as sdk:
         first = ask(sdk, "run")
         assert first.container is not None
         ask(sdk, "again", container=first.container.id)
