@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from anthropic.pagination import SyncPage
 from anthropic.types import FileExpiredError, FileMetadata, FileNotDownloadableError, Message
 from PIL import Image
 
-from claude_magic.testing import Reply, Script, StandIn
+from claude_magic.testing import Behaviours, Reply, Script, StandIn
 
 pytest_plugins = ["claude_magic.testing.fixtures"]
 
@@ -254,7 +255,7 @@ def test_streamed_turn_validates_and_streams_deltas(client: anthropic.Anthropic,
     assert final.container is not None
     assert final.stop_reason == "end_turn"
     assert final.usage.server_tool_use is not None
-    assert final.usage.server_tool_use.model_dump()["code_execution_requests"] == 1
+    assert final.usage.server_tool_use.model_dump() == {"web_search_requests": 0, "web_fetch_requests": 0}
 
 
 def test_container_is_reused_across_requests(client: anthropic.Anthropic, standin: StandIn) -> None:
@@ -414,13 +415,34 @@ def test_expired_or_unknown_container_is_404(client: anthropic.Anthropic, standi
         ask(client, "again", container="container_unknown")
 
 
-def test_idle_container_expires_after_its_ttl() -> None:
-    with StandIn(Script([Reply([{"bash": "true"}], match="")]), container_ttl=0.3) as api, strict_client(api) as sdk:
+def test_idle_container_is_checkpointed_and_restored_not_dead() -> None:
+    script = Script([Reply([{"bash": 'echo -n "$(cat kept.txt 2>/dev/null)"; echo x > kept.txt'}], match="")])
+    behaviours = Behaviours(checkpoint_after=0.3)
+    with StandIn(script, behaviours=behaviours) as api, strict_client(api) as sdk:
         first = ask(sdk, "run")
         assert first.container is not None
+        rolling = (first.container.expires_at - datetime.now(UTC)).total_seconds()
+        assert 0 < rolling <= 0.3
         time.sleep(0.4)
+        again = ask(sdk, "again", container=first.container.id)
+        assert again.container is not None
+        assert again.container.id == first.container.id
+        assert results(again)[0].stdout == "x"  # files kept across the checkpoint
+        assert api.containers[first.container.id].restores == 1
+        assert again.container.expires_at > first.container.expires_at
+
+
+def test_container_past_its_hard_limit_is_gone() -> None:
+    script = Script([Reply([{"bash": "true"}], match="")])
+    with StandIn(script, behaviours=Behaviours(max_container_age=0.5)) as api, strict_client(api) as sdk:
+        first = ask(sdk, "run")
+        assert first.container is not None
+        ask(sdk, "again", container=first.container.id)
+        time.sleep(0.6)
         with pytest.raises(anthropic.NotFoundError, match="expired"):
             ask(sdk, "again", container=first.container.id)
+        assert api.containers[first.container.id].gone
+        assert not api.containers[first.container.id].path.exists()
 
 
 def test_code_steps_are_skipped_without_the_tool(client: anthropic.Anthropic, standin: StandIn) -> None:

@@ -4,6 +4,11 @@
 ``anthropic`` client talks to it unchanged (``base_url=api.base_url``). A ``Script`` says what the
 model does; its code steps run in a subprocess with the limits described in ``sandbox``.
 
+What the stand-in infers rather than knows from the docs (the status for an expired container,
+container lifetime, usage fields, ...) is listed in ``behaviours.BEHAVIOURS``, each row with its
+source, and switched with ``StandIn(behaviours=Behaviours(...))``; docs/script-format.md shows
+the table.
+
 Importing this package imports only the standard library (not ``anthropic``).
 
     from claude_magic.testing import Script, StandIn
@@ -15,13 +20,28 @@ Importing this package imports only the standard library (not ``anthropic``).
 
 from __future__ import annotations
 
+from claude_magic.testing.behaviours import BEHAVIOURS, Behaviours
 from claude_magic.testing.containers import Container
 from claude_magic.testing.files import StoredFile
-from claude_magic.testing.script import Bash, Editor, Pause, Python, Reply, Script, Text
+from claude_magic.testing.script import (
+    Bash,
+    Editor,
+    Pause,
+    Python,
+    Reply,
+    Script,
+    Text,
+    ToolSearch,
+    WebFetch,
+    WebResult,
+    WebSearch,
+)
 from claude_magic.testing.server import RecordedRequest, StandIn
 
 __all__ = [
+    "BEHAVIOURS",
     "Bash",
+    "Behaviours",
     "Container",
     "Editor",
     "Pause",
@@ -32,4 +52,8 @@ __all__ = [
     "StandIn",
     "StoredFile",
     "Text",
+    "ToolSearch",
+    "WebFetch",
+    "WebResult",
+    "WebSearch",
 ]

@@ -1,4 +1,4 @@
-"""``python -m claude_magic.testing serve --port PORT --script FILE``.
+"""``python -m claude_magic.testing serve --port PORT --script FILE [--behaviour NAME=VALUE ...]``.
 
 Prints ``ANTHROPIC_BASE_URL=http://127.0.0.1:PORT`` as its first line (flushed), then serves
 until Ctrl-C or SIGTERM. ``--port 0`` picks a free port.
@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from claude_magic.testing.behaviours import BEHAVIOURS, Behaviours
 from claude_magic.testing.script import Script
 from claude_magic.testing.server import StandIn
 
@@ -24,15 +25,28 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--script", help="a script JSON file (docs/script-format.md); empty if omitted")
-    serve.add_argument("--container-ttl", type=float, default=300.0, help="idle seconds before a container expires")
+    serve.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set an inferred behaviour (repeatable): " + ", ".join(r.name for r in BEHAVIOURS),
+    )
     serve.add_argument("--exec-timeout", type=float, default=30.0, help="wall-clock seconds per execution")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     script = Script.from_json(args.script) if args.script else Script()
+    behaviours = Behaviours()
+    for assignment in args.behaviour:
+        try:
+            behaviours.set(assignment)
+        except ValueError as err:
+            parser.error(f"--behaviour: {err}")
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -44,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         script=script,
         host=args.host,
         port=args.port,
-        container_ttl=args.container_ttl,
+        behaviours=behaviours,
         exec_timeout=args.exec_timeout,
     )
     with api:

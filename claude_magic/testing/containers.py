@@ -1,4 +1,4 @@
-"""Code execution containers: a working directory each, with a rolling expiry.
+"""Code execution containers: a working directory each, checkpointed when idle, gone past a hard limit.
 
 Layout of a container directory (its working directory and ``$HOME``)::
 
@@ -7,9 +7,11 @@ Layout of a container directory (its working directory and ``$HOME``)::
         tmp/             seen by code as /tmp when the sandbox can map it (see ``sandbox``)
         .outputs/<n>/    $OUTPUT_DIR of the n-th execution, fresh and empty each time
 
-A request naming an unknown container, or one whose ``expires_at`` has passed (or that is older
-than 30 days), gets 404 ``not_found_error`` — the status third parties measured for unknown ids;
-the real API documents no status for expired ones (spec §3.6, §12.3).
+Lifetime, as documented (doc-CE "Container reuse", api-spec §8, §13): after ``checkpoint_after``
+idle seconds a container is *checkpointed*; a request naming it restores it with its files.
+``expires_at`` is last activity + ``checkpoint_after``, a rolling value that does not report the
+hard limit. ``max_container_age`` seconds after creation the container is gone; a request naming
+it (or an id never issued) is answered per the ``expired_container`` behaviour.
 """
 
 from __future__ import annotations
@@ -20,21 +22,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from claude_magic.testing.envelope import not_found
+from claude_magic.testing.behaviours import Behaviours
+from claude_magic.testing.envelope import ApiError
 from claude_magic.testing.ids import new_id, now, rfc3339
 
-MAX_AGE = timedelta(days=30)
+_NO_RETRY = {"x-should-retry": "false"}
 
 
 @dataclass
 class Container:
-    """One container: ``path`` is its working directory; ``expires_at`` rolls forward on use."""
+    """One container: ``path`` is its working directory.
+
+    ``last_active`` moves on every use; ``checkpointed`` is set by ``StandIn.checkpoint_container``
+    (idleness past ``checkpoint_after`` counts as checkpointed too); ``restores`` counts requests
+    that found it checkpointed; ``gone`` is set once it passed its hard limit or was expired.
+    """
 
     id: str
     path: Path
     created_at: datetime
-    expires_at: datetime
+    last_active: datetime
     executions: int = 0
+    checkpointed: bool = False
+    restores: int = 0
+    gone: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -52,21 +63,13 @@ class Container:
         out.mkdir(parents=True)
         return out
 
-    def is_expired(self, moment: datetime | None = None) -> bool:
-        moment = moment or now()
-        return moment >= self.expires_at or moment >= self.created_at + MAX_AGE
-
-    def wire(self) -> dict[str, str]:
-        """The response's ``container`` object."""
-        return {"id": self.id, "expires_at": rfc3339(self.expires_at)}
-
 
 class ContainerStore:
-    """Containers by id under *root*; ``ttl`` seconds of idleness expire one."""
+    """Containers by id under *root*, living by the rules of *behaviours* (read at each request)."""
 
-    def __init__(self, root: Path, ttl: float) -> None:
+    def __init__(self, root: Path, behaviours: Behaviours) -> None:
         self.root = root
-        self.ttl = ttl
+        self.behaviours = behaviours
         self.containers: dict[str, Container] = {}
         self._lock = threading.Lock()
 
@@ -77,35 +80,73 @@ class ContainerStore:
         for sub in ("inputs", "tmp", ".outputs"):
             (path / sub).mkdir(parents=True)
         created = now()
-        container = Container(container_id, path, created, created + timedelta(seconds=self.ttl))
+        container = Container(container_id, path, created, created)
         with self._lock:
             self.containers[container_id] = container
         return container
 
+    def expires_at(self, container: Container) -> datetime:
+        """The rolling ``expires_at``: last activity + ``checkpoint_after``."""
+        return container.last_active + timedelta(seconds=self.behaviours.checkpoint_after)
+
+    def wire(self, container: Container) -> dict[str, str]:
+        """The response's ``container`` object."""
+        return {"id": container.id, "expires_at": rfc3339(self.expires_at(container))}
+
     def resolve(self, container_id: str) -> Container:
-        """The live container named *container_id*, its expiry refreshed; 404 if unknown or expired."""
+        """The container named *container_id*, restored if checkpointed; the behaviour's error if gone."""
         with self._lock:
             container = self.containers.get(container_id)
         if container is None:
-            raise not_found(f"Container not found: {container_id}")
-        if container.is_expired():
-            raise not_found(
-                f"Container {container_id} has expired. Send the request again without the "
-                "`container` parameter to start a new container."
-            )
+            raise self._gone_error(container_id, known=False)
+        moment = now()
+        if not container.gone and moment >= container.created_at + timedelta(seconds=self.behaviours.max_container_age):
+            self._drop(container)
+        if container.gone:
+            raise self._gone_error(container_id, known=True)
+        if container.checkpointed or moment >= self.expires_at(container):
+            # Restored from the checkpoint with its files. On the real API a REPL tool version's
+            # interpreter state would restart here; the stand-in keeps no REPL state anyway.
+            container.checkpointed = False
+            container.restores += 1
         self.touch(container)
         return container
 
     def touch(self, container: Container) -> None:
-        """Roll ``expires_at`` forward to now + ttl."""
-        container.expires_at = now() + timedelta(seconds=self.ttl)
+        """Record activity now (rolls ``expires_at`` forward)."""
+        container.last_active = now()
+
+    def checkpoint(self, container_id: str) -> None:
+        """Mark the container checkpointed now; the next request naming it restores it."""
+        self._get(container_id).checkpointed = True
 
     def expire(self, container_id: str) -> None:
-        """Make the container expired now and drop its files."""
+        """Make the container gone now and drop its files."""
+        self._drop(self._get(container_id))
+
+    def _get(self, container_id: str) -> Container:
         with self._lock:
             container = self.containers.get(container_id)
         if container is None:
             raise KeyError(container_id)
-        container.expires_at = now()
+        return container
+
+    def _drop(self, container: Container) -> None:
+        container.gone = True
         with container.lock:
             shutil.rmtree(container.path, ignore_errors=True)
+
+    def _gone_error(self, container_id: str, *, known: bool) -> ApiError:
+        answer = self.behaviours.expired_container
+        if answer == "500":  # reported for expired ids: pydantic-ai #7833
+            return ApiError(500, "Internal server error", error_type="api_error", headers=_NO_RETRY)
+        if answer == "410":
+            return ApiError(410, "container expired", error_type="not_found_error", headers=_NO_RETRY)
+        if not known:
+            return ApiError(404, f"Container not found: {container_id}", headers=_NO_RETRY)
+        return ApiError(
+            404,
+            f"Container {container_id} has expired. Send the request again without the `container` "
+            "parameter to start a new container.",
+            headers=_NO_RETRY,
+        )

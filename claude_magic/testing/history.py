@@ -5,9 +5,12 @@ Consecutive messages of the same role form one turn, as the API merges them. Rul
 
 * roles are ``user`` / ``assistant``; the first message is the user's; content is a string or a
   non-empty list of blocks with a ``type``;
-* every ``server_tool_use`` has its result block later in the same assistant turn; only the last
-  block of a final (paused) assistant turn may lack it;
-* every result block follows its ``server_tool_use``;
+* every ``server_tool_use`` has its result block later in the same assistant turn, whatever the
+  tool; only the last block of a final (paused) assistant turn may lack it. A result block is one
+  whose ``type`` ends in ``_tool_result`` (``tool_result`` itself is the client tools'); for the
+  names in ``RESULT_TYPES`` it must be that type, for other names any such type;
+* every result block follows its ``server_tool_use`` (or, for result types this module does not
+  know, an earlier block of any kind with that id, such as an ``mcp_tool_use``);
 * client ``tool_use`` blocks are answered by ``tool_result`` blocks in the next user turn;
 * ``container_upload`` blocks sit in user turns.
 
@@ -32,8 +35,16 @@ RESULT_TYPES = {
     "tool_search_tool_bm25": "tool_search_tool_result",
 }
 _RESULT_BLOCKS = set(RESULT_TYPES.values())
+CODE_RESULTS = frozenset(
+    {"code_execution_tool_result", "bash_code_execution_tool_result", "text_editor_code_execution_tool_result"}
+)
 
 Block = dict[str, Any]
+
+
+def is_result(kind: str) -> bool:
+    """True for a server tool's result block type (``*_tool_result``, not the client ``tool_result``)."""
+    return kind.endswith("_tool_result")
 
 
 @dataclass
@@ -108,7 +119,7 @@ def _message(index: int, message: object) -> tuple[str, list[Block]]:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             raise bad_request(f"messages.{index}.content.{position}: each content block needs a `type`")
         kind = block["type"]
-        if role == "user" and (kind == "server_tool_use" or kind in _RESULT_BLOCKS):
+        if role == "user" and (kind == "server_tool_use" or is_result(kind)):
             raise bad_request(f"messages.{index}.content.{position}: `{kind}` blocks belong in assistant messages")
         if role == "assistant" and kind in ("container_upload", "tool_result"):
             raise bad_request(f"messages.{index}.content.{position}: `{kind}` blocks belong in user messages")
@@ -117,18 +128,23 @@ def _message(index: int, message: object) -> tuple[str, list[Block]]:
 
 def _check_server_tools(turn: Turn, final: bool) -> None:
     open_uses: dict[str, str] = {}
+    other_ids: set[str] = set()  # earlier blocks with an id that are not server tool uses
     for block in turn.blocks:
         kind = block["type"]
         if kind == "server_tool_use":
             open_uses[str(block.get("id"))] = str(block.get("name"))
-        elif kind in _RESULT_BLOCKS:
+        elif is_result(kind):
             use_id = str(block.get("tool_use_id"))
             name = open_uses.pop(use_id, None)
-            if name is None or RESULT_TYPES.get(name) != kind:
+            if name is None and kind not in _RESULT_BLOCKS and use_id in other_ids:
+                continue
+            if name is None or RESULT_TYPES.get(name, kind) != kind:
                 raise bad_request(
                     f"messages.{turn.first}: unexpected `tool_use_id` found in `{kind}` blocks: {use_id}. "
                     f"Each `{kind}` block must have a corresponding `server_tool_use` block before it."
                 )
+        elif isinstance(block.get("id"), str):
+            other_ids.add(block["id"])
     last = turn.blocks[-1]
     for use_id, name in open_uses.items():
         if final and last["type"] == "server_tool_use" and last.get("id") == use_id:

@@ -1,4 +1,7 @@
-"""``POST /v1/messages``: checks a request, sets up its container, and shapes the ``Message``."""
+"""``POST /v1/messages``: checks a request, sets up its container, and shapes the ``Message``.
+
+The checks whose answer the docs leave open follow the model's ``Behaviours`` (see ``behaviours``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from claude_magic.testing import history
-from claude_magic.testing.containers import Container
+from claude_magic.testing import history, versions
+from claude_magic.testing.behaviours import Behaviours
+from claude_magic.testing.containers import ContainerStore
 from claude_magic.testing.envelope import ApiError, bad_request
-from claude_magic.testing.history import Block
+from claude_magic.testing.history import Block, Conversation
 from claude_magic.testing.ids import new_id
-from claude_magic.testing.model import VERSIONS, ScriptedModel, TurnRun
+from claude_magic.testing.model import ScriptedModel, TurnRun
 
 
 @dataclass
@@ -22,6 +26,8 @@ class Prepared:
     model: str
     input_tokens: int
     stream: bool
+    store: ContainerStore
+    behaviours: Behaviours
     skills: list[dict[str, str]] = field(default_factory=list)
     id: str = field(default_factory=lambda: new_id("msg", stem="01"))
 
@@ -29,7 +35,7 @@ class Prepared:
         """The response's ``container`` object, or None when no container was involved."""
         if self.run.container is None:
             return None
-        wire: dict[str, Any] = dict(self.run.container.wire())
+        wire: dict[str, Any] = dict(self.store.wire(self.run.container))
         if self.skills:
             wire["skills"] = self.skills
         return wire
@@ -45,11 +51,13 @@ class Prepared:
             "cache_read_input_tokens": 0,
         }
         if final:
-            usage["server_tool_use"] = {
-                "web_search_requests": 0,
-                "web_fetch_requests": 0,
-                "code_execution_requests": self.run.tool_uses,
+            counts = {
+                "web_search_requests": self.run.uses["web_search"],
+                "web_fetch_requests": self.run.uses["web_fetch"],
             }
+            if self.behaviours.usage_code_execution_requests:  # the doc example's field; not in the SDK
+                counts["code_execution_requests"] = self.run.code_tool_uses
+            usage["server_tool_use"] = counts
         return usage
 
     def message(self, content: list[Block], *, final: bool = True) -> dict[str, Any]:
@@ -70,6 +78,7 @@ class Prepared:
 
 def prepare(body: object, model: ScriptedModel) -> Prepared:
     """Check *body* and start its response; raises ``ApiError`` before any side effect."""
+    behaviours = model.behaviours
     if not isinstance(body, dict):
         raise bad_request("Request body must be a JSON object")
     name = body.get("model")
@@ -78,9 +87,12 @@ def prepare(body: object, model: ScriptedModel) -> Prepared:
     max_tokens = body.get("max_tokens")
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise bad_request("max_tokens: Field required (an integer >= 1)")
-    version = _tool_version(body.get("tools"))
+    tool = versions.tool_version(body.get("tools"))
+    version = tool[1] if tool else None
+    if tool and behaviours.tool_versions_by_model == "enforce" and (refused := versions.refusal(name, *tool)):
+        raise refused
     conversation = history.parse(body.get("messages"))
-    container_id, skills = _container_param(body.get("container"))
+    container_id, skills = _container_param(body.get("container"), behaviours)
 
     paused = None
     if conversation.continues:
@@ -98,46 +110,39 @@ def prepare(body: object, model: ScriptedModel) -> Prepared:
         if paused.version != version:
             raise bad_request("tools: continue a paused turn with the same code execution tool it used")
     for turn in conversation.turns[:-1]:
-        if turn.role == "assistant" and model.find_paused(turn.blocks, pending_only=True):
+        earlier = model.find_paused(turn.blocks, pending_only=True) if turn.role == "assistant" else None
+        if earlier and (earlier.open_call is not None or behaviours.user_after_text_pause == "reject"):
             raise bad_request(
                 f'messages.{turn.first}: this assistant turn ended with `stop_reason: "pause_turn"`; send it '
                 "back as the last message, with no user message after it, to let the model continue."
             )
+    if container_id is None and behaviours.history_without_container == "reject":
+        _check_history_has_no_code(conversation)
     uploads = [_upload_file(model, file_id) for file_id in conversation.uploads()]
+    if behaviours.stale_upload_refs == "validate":
+        _check_earlier_uploads(model, conversation)
     if uploads and version is None:
         raise bad_request("container_upload blocks need the code execution tool in `tools`")
     container = model.containers.resolve(container_id) if container_id else None
 
     if uploads:
         container = container or model.containers.create()
-        _copy_uploads(container, uploads)
+        target = model.input_dir(container, version) or container.path
+        with container.lock:
+            target.mkdir(parents=True, exist_ok=True)
+            for filename, data in uploads:
+                (target / filename).write_bytes(data)
     if paused is not None:
         run = model.resume(paused, version, container)
     else:
         run = model.start(model.picker.pick(conversation.prompt()), version, container)
     size = len(json.dumps([body.get("system"), body.get("tools"), body.get("messages")]))
     reported = model.picker.script.model or name
-    return Prepared(run, reported, max(1, size // 4), bool(body.get("stream")), skills)
+    stream = bool(body.get("stream"))
+    return Prepared(run, reported, max(1, size // 4), stream, model.containers, behaviours, skills)
 
 
-def _tool_version(tools: object) -> str | None:
-    if tools is None:
-        return None
-    if not isinstance(tools, list):
-        raise bad_request("tools: Input should be a valid list")
-    for index, tool in enumerate(tools):
-        kind = tool.get("type") if isinstance(tool, dict) else None
-        if isinstance(kind, str) and kind.startswith("code_execution_"):
-            if kind not in VERSIONS:
-                raise bad_request(
-                    f"tools.{index}.type: Input tag '{kind}' found using 'type' does not match any of the "
-                    f"expected tags: {', '.join(repr(v) for v in VERSIONS)}"
-                )
-            return kind
-    return None
-
-
-def _container_param(value: object) -> tuple[str | None, list[dict[str, str]]]:
+def _container_param(value: object, behaviours: Behaviours) -> tuple[str | None, list[dict[str, str]]]:
     if value is None:
         return None, []
     if isinstance(value, str):
@@ -149,8 +154,19 @@ def _container_param(value: object) -> tuple[str | None, list[dict[str, str]]]:
         for s in value.get("skills") or []
         if isinstance(s, dict)
     ]
+    if not skills and behaviours.container_dict_without_skills == "reject":
+        raise bad_request("container: Input should be a valid string")  # reported: pydantic-ai #5167
     container_id = value.get("id")
     return (str(container_id) if container_id else None), skills
+
+
+def _check_history_has_no_code(conversation: Conversation) -> None:
+    for turn in conversation.turns:
+        if turn.role == "assistant" and any(b["type"] in history.CODE_RESULTS for b in turn.blocks):
+            raise bad_request(
+                f"container: messages.{turn.first} holds code execution results, so this conversation runs in "
+                "a container; pass that container's id as `container` to continue it."
+            )
 
 
 def _upload_file(model: ScriptedModel, file_id: str) -> tuple[str, bytes]:
@@ -163,8 +179,18 @@ def _upload_file(model: ScriptedModel, file_id: str) -> tuple[str, bytes]:
     return stored.filename, stored.data
 
 
-def _copy_uploads(container: Container, uploads: list[tuple[str, bytes]]) -> None:
-    with container.lock:
-        container.input_dir.mkdir(parents=True, exist_ok=True)
-        for filename, data in uploads:
-            (container.input_dir / filename).write_bytes(data)
+def _check_earlier_uploads(model: ScriptedModel, conversation: Conversation) -> None:
+    """404 for a ``container_upload`` outside the turn being answered that names a file now gone."""
+    answered = None if conversation.continues else conversation.user_turn
+    for turn in conversation.turns:
+        if turn.role != "user" or turn is answered:
+            continue
+        for block in turn.blocks:
+            if block["type"] != "container_upload":
+                continue
+            file_id = str(block.get("file_id"))
+            stored = model.files.files.get(file_id)
+            if stored is None:
+                raise ApiError(404, f"File not found: {file_id}")
+            if stored.is_expired():
+                raise ApiError(404, f"File not found: {file_id}", error_code="file_expired")

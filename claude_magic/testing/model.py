@@ -10,35 +10,47 @@ Steps are adapted to the request's code execution tool version (see docs/script-
   their sub-tools. (No REPL state is kept between cells.)
 * no code execution tool: code steps are skipped and a closing text says so.
 
-A ``pause`` step ends the response with ``pause_turn``. When it directly follows a code step, the
-last ``server_tool_use`` of that step is left open (as the real API does) and its code runs when
+``web_search``, ``web_fetch`` and ``tool_search`` steps emit their server tool use and result
+(``server_tools``) with any tool version or none.
+
+A ``pause`` step ends the response with ``pause_turn``. When it directly follows a code or server
+tool step, the last ``server_tool_use`` of that step is left open (as the real API does) and its code runs when
 the paused turn is sent back; its result block then opens the next response.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from claude_magic.testing import editor
+from claude_magic.testing import editor, server_tools
+from claude_magic.testing.behaviours import Behaviours
 from claude_magic.testing.containers import Container, ContainerStore
 from claude_magic.testing.files import MAX_FILE_BYTES, FileStore
 from claude_magic.testing.history import Block, fingerprint
 from claude_magic.testing.ids import new_id
 from claude_magic.testing.sandbox import Sandbox
-from claude_magic.testing.script import Bash, Editor, Pause, Python, Reply, ReplyPicker, Script, Step, Text
-
-VERSIONS = (
-    "code_execution_20250522",
-    "code_execution_20250825",
-    "code_execution_20260120",
-    "code_execution_20260521",
+from claude_magic.testing.script import (
+    Bash,
+    Editor,
+    Pause,
+    Python,
+    Reply,
+    ReplyPicker,
+    Script,
+    ServerTool,
+    Step,
+    Text,
+    ToolSearch,
+    WebFetch,
+    WebSearch,
 )
-LEGACY = "code_execution_20250522"
-BASH_EDITOR = "code_execution_20250825"
+from claude_magic.testing.versions import BASH_EDITOR, LEGACY, REPL_VERSIONS
 
 
 @dataclass
@@ -49,8 +61,9 @@ class ToolCall:
     input: dict[str, Any]
     id: str = field(default_factory=lambda: new_id("srvtoolu"))
     refused: bool = False  # answer with ``invalid_tool_input`` instead of running
+    step: ServerTool | None = None  # a web or tool-search step: its result is scripted, nothing runs
 
-    def block(self, version: str) -> Block:
+    def block(self, version: str | None) -> Block:
         block: Block = {"type": "server_tool_use", "id": self.id, "name": self.name, "input": self.input}
         if version != LEGACY:
             block["caller"] = {"type": "direct"}
@@ -78,10 +91,13 @@ class Paused:
 class ScriptedModel:
     """Picks replies, keeps paused turns, and runs code through the sandbox."""
 
-    def __init__(self, script: Script, sandbox: Sandbox, containers: ContainerStore, files: FileStore) -> None:
+    def __init__(
+        self, script: Script, sandbox: Sandbox, containers: ContainerStore, files: FileStore, behaviours: Behaviours
+    ) -> None:
         self.sandbox = sandbox
         self.containers = containers
         self.files = files
+        self.behaviours = behaviours
         self.picker = ReplyPicker(script)
         self._paused: list[Paused] = []
         self._lock = threading.Lock()
@@ -113,6 +129,12 @@ class ScriptedModel:
     def next_cell(self) -> int:
         return next(self._cells)
 
+    def input_dir(self, container: Container, version: str | None) -> Path | None:
+        """Where uploads land for *version*: ``$INPUT_DIR``, or the working directory (then None)."""
+        if version in REPL_VERSIONS and self.behaviours.repl_input_dir == "cwd":
+            return None
+        return container.input_dir
+
 
 class TurnRun:
     """One response in the making: iterate ``blocks()``, then read ``stop_reason`` and ``container``."""
@@ -134,15 +156,20 @@ class TurnRun:
         self.open_call = open_call
         self.content: list[Block] = []
         self.stop_reason = "end_turn"
-        self.tool_uses = 0
+        self.uses: collections.Counter[str] = collections.Counter()  # server tool uses by name
 
     def blocks(self) -> Iterator[Block]:
         """Produce the content blocks one by one; code runs between a tool use and its result."""
         for block in self._produce():
             self.content.append(block)
             if block["type"] == "server_tool_use":
-                self.tool_uses += 1
+                self.uses[str(block["name"])] += 1
             yield block
+
+    @property
+    def code_tool_uses(self) -> int:
+        """How many code execution tool uses this response holds."""
+        return sum(n for name, n in self.uses.items() if name not in server_tools.NAMES.values())
 
     def _produce(self) -> Iterator[Block]:
         if self.open_call is not None:
@@ -159,6 +186,13 @@ class TurnRun:
                     return
             elif isinstance(step, Text):
                 yield {"type": "text", "text": step.text}
+            elif isinstance(step, WebSearch | WebFetch | ToolSearch):
+                call = ToolCall(server_tools.name(step), server_tools.tool_input(step), step=step)
+                yield call.block(self.version)
+                if pause_next:
+                    self._pause(index + 2, call)
+                    return
+                yield self._execute(call)
             elif self.version is None:
                 skipped += 1
             else:
@@ -218,6 +252,8 @@ class TurnRun:
         return [ToolCall("text_editor_code_execution", step.tool_input())]
 
     def _execute(self, call: ToolCall) -> Block:
+        if call.step is not None:
+            return server_tools.result(call.step, call.id)
         container = self._container()
         with container.lock:
             if call.name == "text_editor_code_execution":
@@ -232,7 +268,7 @@ class TurnRun:
     def _run(self, container: Container, call: ToolCall) -> dict[str, Any]:
         sandbox = self.model.sandbox
         output_dir = container.new_output_dir()
-        env = sandbox.environment(container.path, container.input_dir, output_dir)
+        env = sandbox.environment(container.path, self.model.input_dir(container, self.version), output_dir)
         if call.name == "code_execution":
             code = str(call.input.get("code", ""))
             outcome = sandbox.run(

@@ -10,7 +10,8 @@ Enforced on every execution:
 * **/tmp**: with a new mount namespace as well, the container's ``tmp/`` is bind-mounted on
   ``/tmp``, so ``/tmp/x`` in code and ``/tmp/x`` in an editor command are the same file. This is
   skipped when the stand-in's root or the interpreter lives under ``/tmp`` (they would vanish).
-* **environment**: only ``INPUT_DIR``, ``OUTPUT_DIR``, ``HOME`` (the container), ``TMPDIR``,
+* **environment**: only ``INPUT_DIR`` (unless the ``repl_input_dir`` behaviour unsets it),
+  ``OUTPUT_DIR``, ``HOME`` (the container), ``TMPDIR``,
   ``PATH`` (``python`` is the server's own interpreter, so the sandbox offers its libraries),
   ``MPLBACKEND=Agg``, ``PYTHONUNBUFFERED=1``, ``LANG`` and one thread for BLAS/OpenMP.
 * **output**: stdout and stderr are kept up to 1 MiB each.
@@ -116,13 +117,13 @@ class Sandbox:
         """True when code sees the container's ``tmp/`` as ``/tmp``."""
         return self.isolation == "net+tmp"
 
-    def environment(self, home: Path, input_dir: Path, output_dir: Path) -> dict[str, str]:
-        """The whole environment of a run."""
+    def environment(self, home: Path, input_dir: Path | None, output_dir: Path) -> dict[str, str]:
+        """The whole environment of a run; no ``INPUT_DIR`` when *input_dir* is None."""
         path = os.pathsep.join([str(self._bin), os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])
         return {
             "PATH": path,
             "HOME": str(home),
-            "INPUT_DIR": str(input_dir),
+            **({"INPUT_DIR": str(input_dir)} if input_dir is not None else {}),
             "OUTPUT_DIR": str(output_dir),
             "TMPDIR": "/tmp" if self.maps_tmp else str(home / "tmp"),
             "MPLBACKEND": "Agg",

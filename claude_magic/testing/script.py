@@ -68,16 +68,86 @@ class Pause:
     """End the response with ``stop_reason: "pause_turn"``."""
 
 
-Step = Text | Python | Bash | Editor | Pause
+@dataclass(frozen=True)
+class WebResult:
+    """One hit of a ``WebSearch``."""
+
+    title: str
+    url: str
+    page_age: str | None = None
+
+
+@dataclass(frozen=True)
+class WebSearch:
+    """A ``web_search`` server tool use and its result: the *results* as found for *query*."""
+
+    query: str
+    results: tuple[WebResult, ...] = ()
+
+    def __post_init__(self) -> None:
+        hits = tuple(r if isinstance(r, WebResult) else WebResult(**r) for r in self.results)
+        object.__setattr__(self, "results", hits)
+
+
+@dataclass(frozen=True)
+class WebFetch:
+    """A ``web_fetch`` server tool use and its result: the page at *url* as plain *text*."""
+
+    url: str
+    text: str = ""
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolSearch:
+    """A ``tool_search_tool_regex`` server tool use finding the client *tools* named."""
+
+    query: str
+    tools: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tools", tuple(self.tools))
+
+
+ServerTool = WebSearch | WebFetch | ToolSearch
+Step = Text | Python | Bash | Editor | Pause | WebSearch | WebFetch | ToolSearch
 _EDITOR_KEYS = {"command", "path", "file_text", "old_str", "new_str", "view_range"}
+_KINDS = ("text", "python", "bash", "editor", "pause", "web_search", "web_fetch", "tool_search")
+_SERVER_KEYS: dict[str, tuple[set[str], set[str]]] = {  # kind: (required keys, allowed keys)
+    "web_search": ({"query"}, {"query", "results"}),
+    "web_fetch": ({"url"}, {"url", "title", "text"}),
+    "tool_search": ({"query"}, {"query", "tools"}),
+}
+_RESULT_KEYS = {"title", "url", "page_age"}
+
+
+def _server_step(kind: str, value: object) -> ServerTool:
+    required, allowed = _SERVER_KEYS[kind]
+    if not isinstance(value, Mapping) or not required <= value.keys() <= allowed:
+        raise ValueError(f"a {kind} step needs {sorted(required)} and only {sorted(allowed)}: {value!r}")
+    if kind == "web_search":
+        results = value.get("results", [])
+        if not isinstance(results, list) or not all(
+            isinstance(r, Mapping) and {"title", "url"} <= r.keys() <= _RESULT_KEYS for r in results
+        ):
+            raise ValueError(f"web_search results are [{{'title', 'url', 'page_age'?}}, ...]: {results!r}")
+        return WebSearch(str(value["query"]), tuple(WebResult(**r) for r in results))
+    if kind == "web_fetch":
+        return WebFetch(str(value["url"]), str(value.get("text", "")), value.get("title"))
+    tools = value.get("tools", [])
+    if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+        raise ValueError(f"tool_search tools are a list of tool names: {tools!r}")
+    return ToolSearch(str(value["query"]), tuple(tools))
 
 
 def step_from_dict(data: Mapping[str, Any]) -> Step:
     """Build a step from its JSON form, e.g. ``{"python": "print(1)"}``."""
-    kinds = [key for key in ("text", "python", "bash", "editor", "pause") if key in data]
+    kinds = [key for key in _KINDS if key in data]
     if len(kinds) != 1 or len(data) != 1:
-        raise ValueError(f"a step needs exactly one of text, python, bash, editor, pause: {dict(data)!r}")
+        raise ValueError(f"a step needs exactly one of {', '.join(_KINDS)}: {dict(data)!r}")
     value = data[kinds[0]]
+    if kinds[0] in _SERVER_KEYS:
+        return _server_step(kinds[0], value)
     if kinds[0] == "pause":
         if value is not True:
             raise ValueError('a pause step is written {"pause": true}')

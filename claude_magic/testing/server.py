@@ -8,10 +8,8 @@ errors in the API's envelope with a ``request-id``, and injects the failures a t
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import re
 import shutil
 import socket
 import tempfile
@@ -22,31 +20,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from claude_magic.testing import messages, multipart, sse
+from claude_magic.testing.behaviours import Behaviours
 from claude_magic.testing.containers import Container, ContainerStore
-from claude_magic.testing.envelope import ApiError, bad_request, not_found
+from claude_magic.testing.envelope import ApiError, bad_request
 from claude_magic.testing.exchange import Exchange
 from claude_magic.testing.faults import Faults, StreamFault
-from claude_magic.testing.files import (
-    MAX_EXPIRES_IN,
-    MAX_FILE_BYTES,
-    MIN_EXPIRES_IN,
-    FileStore,
-    StoredFile,
-    clean_filename,
-    mime_type_for,
-)
+from claude_magic.testing.files import MAX_FILE_BYTES, FileStore, StoredFile
 from claude_magic.testing.ids import new_id
 from claude_magic.testing.model import ScriptedModel
+from claude_magic.testing.routes import MULTIPART_SLACK, Routes, check_auth, json_body, too_large
 from claude_magic.testing.sandbox import DEFAULT_MEMORY, DEFAULT_TIMEOUT, Sandbox
 from claude_magic.testing.script import Script
 
 log = logging.getLogger("claude_magic.testing")
-
-_MULTIPART_SLACK = 64 * 1024
-_FILE_PATH = re.compile(r"^/v1/files/([^/]+)(/content)?$")
 
 
 @dataclass
@@ -119,8 +107,9 @@ class StandIn:
         What the model does (see ``docs/script-format.md``); empty by default.
     host, port:
         Where to listen; port 0 picks a free one.
-    container_ttl:
-        Seconds of idleness after which a container expires (its ``expires_at`` rolls on use).
+    behaviours:
+        The choices for what the docs leave open (``Behaviours``; defaults if omitted). The object
+        stays live as ``api.behaviours``: a change applies from the next request.
     exec_timeout, exec_memory:
         Wall-clock seconds and address-space bytes allowed to each execution.
     root:
@@ -133,7 +122,7 @@ class StandIn:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        container_ttl: float = 300.0,
+        behaviours: Behaviours | None = None,
         exec_timeout: float = DEFAULT_TIMEOUT,
         exec_memory: int | None = DEFAULT_MEMORY,
         root: str | os.PathLike[str] | None = None,
@@ -141,7 +130,7 @@ class StandIn:
         self.latency = 0.0
         self.bandwidth: float | None = None
         self.requests: list[RecordedRequest] = []
-        self.container_ttl = container_ttl
+        self.behaviours = behaviours if behaviours is not None else Behaviours()
         self.exec_timeout = exec_timeout
         self.exec_memory = exec_memory
         self._script = script or Script()
@@ -149,14 +138,13 @@ class StandIn:
         self._base = Path(root) if root is not None else Path(_default_base())
         self._faults = Faults()
         self._files = FileStore()
-        self._uploaded = 0
-        self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._root: Path | None = None
         self._containers: ContainerStore | None = None
         self._model: ScriptedModel | None = None
+        self._routes: Routes | None = None
         self._sandbox: Sandbox | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -166,9 +154,10 @@ class StandIn:
         if self._server is not None:
             return self
         self._root = Path(tempfile.mkdtemp(prefix="claude-standin-", dir=self._base))
-        self._containers = ContainerStore(self._root / "containers", self.container_ttl)
+        self._containers = ContainerStore(self._root / "containers", self.behaviours)
         self._sandbox = Sandbox(self._root, timeout=self.exec_timeout, memory=self.exec_memory)
-        self._model = ScriptedModel(self._script, self._sandbox, self._containers, self._files)
+        self._model = ScriptedModel(self._script, self._sandbox, self._containers, self._files, self.behaviours)
+        self._routes = Routes(self._files, self._model, self._faults)
         self._server = _Server(self._address, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="claude-standin", daemon=True
@@ -222,7 +211,7 @@ class StandIn:
     @property
     def uploaded_bytes(self) -> int:
         """Total request-body bytes received by ``POST /v1/files``."""
-        return self._uploaded
+        return self._routes.uploaded if self._routes else 0
 
     @property
     def sandbox_isolation(self) -> str:
@@ -273,10 +262,19 @@ class StandIn:
         self._faults.add_stream_fault(StreamFault(after_events, error_type))
 
     def expire_container(self, container_id: str) -> None:
-        """Make the container expired now; requests naming it get 404."""
+        """Make the container gone now (files dropped); requests naming it get the ``expired_container`` answer."""
         if self._containers is None:
             raise KeyError(container_id)
         self._containers.expire(container_id)
+
+    def checkpoint_container(self, container_id: str) -> None:
+        """Checkpoint the container now, as after idling; the next request naming it restores it.
+
+        ``containers[id].restores`` counts the restores.
+        """
+        if self._containers is None:
+            raise KeyError(container_id)
+        self._containers.checkpoint(container_id)
 
     def expire_file(self, file_id: str) -> None:
         """The file's content is gone from now on: downloads get 404 ``file_expired``."""
@@ -305,9 +303,9 @@ class StandIn:
             length = -1
         record.body_size = max(length, 0)
         is_upload = handler.command == "POST" and path == "/v1/files"
-        if length < 0 or (is_upload and length > MAX_FILE_BYTES + _MULTIPART_SLACK):
+        if length < 0 or (is_upload and length > MAX_FILE_BYTES + MULTIPART_SLACK):
             self.requests.append(record)
-            exchange.send_error(_too_large() if length >= 0 else bad_request("Invalid Content-Length"), close=True)
+            exchange.send_error(too_large() if length >= 0 else bad_request("Invalid Content-Length"), close=True)
             record.finished = time.monotonic()
             return
         try:
@@ -315,14 +313,15 @@ class StandIn:
         except ConnectionError:
             handler.close_connection = True
             return
-        payload = _json_body(headers, body)
+        payload = json_body(headers, body)
         record.json = payload if isinstance(payload, dict) else None
         self.requests.append(record)
         try:
             if (failure := self._faults.take_failure(path)) is not None:
                 raise failure
-            _check_auth(headers)
-            self._route(exchange, handler.command, path, query, headers, body, payload)
+            check_auth(headers)
+            assert self._routes is not None
+            self._routes.route(exchange, handler.command, path, query, headers, body, payload)
         except ApiError as err:
             exchange.send_error(err)
         except (BrokenPipeError, ConnectionResetError):
@@ -336,98 +335,3 @@ class StandIn:
         finally:
             if record.finished is None:
                 record.finished = time.monotonic()
-
-    def _route(
-        self,
-        exchange: Exchange,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
-        body: bytes,
-        payload: object,
-    ) -> None:
-        if path == "/v1/messages" and method == "POST":
-            self._messages(exchange, payload)
-        elif path == "/v1/files" and method == "POST":
-            self._upload(exchange, headers.get("content-type", ""), body)
-        elif path == "/v1/files" and method == "GET":
-            exchange.send_json(200, self._files.list_page(query))
-        elif match := _FILE_PATH.match(path):
-            file_id, content = match.group(1), bool(match.group(2))
-            if method == "GET" and content:
-                stored = self._files.content(file_id)
-                disposition = {"Content-Disposition": _attachment(stored.filename)}
-                exchange.send_bytes(stored.data, stored.mime_type, disposition, throttle=True)
-            elif method == "GET":
-                exchange.send_json(200, self._files.get(file_id).metadata())
-            elif method == "DELETE" and not content:
-                self._files.delete(file_id)
-                exchange.send_json(200, {"id": file_id, "type": "file_deleted"})
-            else:
-                raise ApiError(405, f"Method {method} not allowed on {path}")
-        else:
-            raise not_found(f"Not found: {method} {path}")
-
-    def _upload(self, exchange: Exchange, content_type: str, body: bytes) -> None:
-        with self._lock:
-            self._uploaded += len(body)
-        parts = multipart.parse(content_type, body)
-        file_part = next((p for p in parts if p.name == "file"), None)
-        if file_part is None:
-            raise bad_request("file: Field required")
-        if len(file_part.data) > MAX_FILE_BYTES:
-            raise _too_large()
-        expires_in = None
-        if raw := next((p.data for p in parts if p.name == "expires_in_seconds"), None):
-            try:
-                expires_in = int(raw.decode().strip())
-            except ValueError:
-                raise bad_request("expires_in_seconds: Input should be a valid integer") from None
-            if not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN:
-                raise bad_request(
-                    f"expires_in_seconds: must be between {MIN_EXPIRES_IN} (one hour) and "
-                    f"{MAX_EXPIRES_IN} (ninety days)"
-                )
-        mime = mime_type_for(file_part.filename or "")
-        if mime == "application/octet-stream" and file_part.content_type:
-            mime = file_part.content_type.split(";")[0].strip() or mime
-        filename = clean_filename(file_part.filename, mime)
-        stored = self._files.add(filename, file_part.data, mime_type=mime, expires_in=expires_in)
-        exchange.send_json(200, stored.metadata())
-
-    def _messages(self, exchange: Exchange, payload: object) -> None:
-        assert self._model is not None
-        prepared = messages.prepare(payload, self._model)
-        if prepared.stream:
-            exchange.send_stream(sse.events(prepared), self._faults.take_stream_fault())
-        else:
-            content = list(prepared.run.blocks())
-            exchange.send_json(200, prepared.message(content))
-
-
-def _json_body(headers: dict[str, str], body: bytes) -> object:
-    if not body or "json" not in headers.get("content-type", ""):
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def _attachment(filename: str) -> str:
-    """``Content-Disposition`` for *filename*: an ASCII fallback plus the RFC 5987 UTF-8 form."""
-    fallback = filename.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def _too_large() -> ApiError:
-    return ApiError(413, "Request exceeds the maximum allowed number of bytes.", error_type="request_too_large")
-
-
-def _check_auth(headers: dict[str, str]) -> None:
-    bearer = headers.get("authorization", "")
-    if headers.get("x-api-key") or (bearer.lower().startswith("bearer ") and bearer[7:].strip()):
-        return
-    message = "invalid x-api-key" if bearer else "x-api-key header is required"
-    raise ApiError(401, message, error_type="authentication_error")
