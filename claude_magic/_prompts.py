@@ -16,7 +16,10 @@ _RECAP_TEXT_LIMIT = 1_500  # characters of each earlier message kept in a recap
 
 def describe_attachments(attachments: Sequence[UploadedFile]) -> str:
     """The note that tells Claude which files it got and where inputs and outputs go."""
-    lines = ["Files attached to this message are in the code execution container's input directory ($INPUT_DIR):"]
+    lines = [
+        "Files attached to this message are in the code execution container's input directory: $INPUT_DIR "
+        "when that variable is set, else the working directory:"
+    ]
     for entry in attachments:
         detail = f" — {entry.description}" if entry.description else ""
         lines.append(f"- {entry.name} ({human_size(entry.size)}, {entry.media_type}){detail}")
