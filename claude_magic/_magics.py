@@ -7,12 +7,11 @@ imports IPython. Expected failures become one-line ``UsageError``s.
 
 from __future__ import annotations
 
-import keyword
 import re
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
+from claude_magic import _magic_input as checks
 from claude_magic import _render as render
 from claude_magic._client import DEFAULT_MODEL, warm_up
 from claude_magic._export import export_cell, export_script
-from claude_magic._local_files import LocalFile, is_dataframe, prepare
+from claude_magic._local_files import prepare
 from claude_magic._session import DEFAULT_MAX_TOKENS, Session
 from claude_magic.errors import ClaudeMagicError
 from claude_magic.results import (
@@ -42,7 +42,6 @@ from claude_magic.results import (
 )
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
-_TOKEN = re.compile(r"""(?:"[^"]*"|'[^']*'|\S)+""")  # a word, where quotes may hold spaces
 _TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
 
 
@@ -215,7 +214,7 @@ class ClaudeMagics(Magics):
         if args.name is not None and not args.name.strip():
             raise UsageError("--name needs a file name, e.g. --name sales.csv.")
         values = [self._resolve_source(source) for source in args.sources]
-        if args.fmt and not any(_holds_dataframe(value) for value in values):
+        if args.fmt and not any(checks.holds_dataframe(value) for value in values):
             raise UsageError("--format converts DataFrames; files are uploaded as they are (drop --format).")
         with self._user_errors():
             # Read and check every source before sending any, so a bad one leaves nothing half done.
@@ -225,7 +224,7 @@ class ClaudeMagics(Magics):
                     raise UsageError(f"{source} holds bytes: give them a file name, e.g. --name {source}.bin.")
                 name = args.name or (source if not isinstance(value, str) else None)
                 local.extend(prepare(value, name=name, fmt=args.fmt))
-            _check_distinct(local)
+            checks.check_distinct(local)
             files = [self.session.upload_file(file) for file in local]
         self._refresh_pickers()
         return UploadBatch(tuple(files))
@@ -258,12 +257,13 @@ class ClaudeMagics(Magics):
 
             %claude_exec What is the median of {{column}}?
         """
-        if cell is None:
-            options, prompt = _split_options(line, self.claude_exec.parser)
-        else:
-            options, prompt = line, cell
-        args = _parse_args(self.claude_exec, options)
-        self._check_exec_args(args)
+        with self._user_errors():
+            if cell is None:
+                options, prompt = checks.split_options(line, _takes_value(self.claude_exec))
+            else:
+                options, prompt = line, cell
+            args = _parse_args(self.claude_exec, options)
+            checks.check_exec_options(args, download_dir=self.download_dir, uploads=self.session.uploads)
         if not prompt.strip():
             raise UsageError("The prompt is empty: write what Claude should do below %%claude_exec.")
         prompt = self._interpolate(prompt.strip())
@@ -308,9 +308,9 @@ class ClaudeMagics(Magics):
             raise UsageError(f"--all goes with list, not {args.action}.")
         if args.to is not None and args.action != "download":
             raise UsageError("--to goes with download: %claude_files download NAME --to FOLDER.")
-        if args.to is not None:
-            _check_folder(args.to, "--to")
         with self._user_errors():
+            if args.to is not None:
+                checks.check_folder(args.to, "--to")
             if args.action == "delete":
                 for target in args.target:  # look every name up first: all or nothing
                     self.session.find(target)
@@ -319,7 +319,7 @@ class ClaudeMagics(Magics):
                 self._refresh_pickers()
                 return None
             if args.action == "download":
-                file_ids = [self._output_file_id(target) for target in args.target]  # all names first
+                file_ids = [checks.output_file_id(target, self.turns, self.session.uploads) for target in args.target]
                 files = [self.session.download(file_id, args.to) for file_id in file_ids]
                 for file in files:
                     display(render.file_bundle(file), raw=True)
@@ -366,25 +366,9 @@ class ClaudeMagics(Magics):
         writes it as a script.
         """
         args = _parse_args(self.claude_export, line)
-        if not self.turns:
-            raise UsageError("Nothing to export yet: run a %%claude_exec cell first.")
-        count = len(self.turns)
-        wrong = [number for number in args.turn or () if not 1 <= number <= count]
-        if wrong:  # 1..N only: Python's negative indexing would quietly pick another turn
-            raise UsageError(
-                f"There is no turn {wrong[0]}: this session has {count} turn{'s' if count != 1 else ''}, "
-                f"pick --turn between 1 and {count}."
-            )
-        turns = [self.turns[number - 1] for number in args.turn] if args.turn else list(self.turns)
-        script = Path(args.file).expanduser() if args.file else None
-        if args.file is not None and not args.file.strip():
-            raise UsageError("--file needs a path, e.g. --file analysis.py.")
-        if script is not None and script.is_dir():
-            raise UsageError(
-                f"--file {args.file} is a folder: give a file path, e.g. {Path(args.file) / 'analysis.py'}."
-            )
-        if script is not None:
-            _check_folder(str(script.parent), "--file's folder")
+        with self._user_errors():
+            turns = checks.chosen_turns(args.turn, self.turns)
+            script = checks.script_path(args.file)
         inputs = self.session.export_inputs(Path("claude_inputs"))
         folders = {"input_dir": "claude_inputs", "output_dir": self.download_dir}
         if script is not None:
@@ -431,45 +415,6 @@ class ClaudeMagics(Magics):
             raise UsageError(f"No variable or file named {source!r}: define it, or give a path or glob.")
         return source
 
-    def _check_exec_args(self, args: Any) -> None:
-        """Refuse option values that would fail later, or quietly do something else, before any request."""
-        if args.out is not None and (not args.out.isidentifier() or keyword.iskeyword(args.out)):
-            raise UsageError(f"--out needs a variable name, not {args.out!r}.")
-        if args.max_tokens is not None and args.max_tokens < 1:
-            raise UsageError(f"--max-tokens must be at least 1, not {args.max_tokens}.")
-        for option, value in (("--model", args.model), ("--tool-version", args.tool_version)):
-            if value is not None and not value.strip():
-                raise UsageError(f"{option} needs a value.")
-        if args.outdir is not None:
-            _check_folder(args.outdir, "--outdir")
-        else:
-            _check_folder(self.download_dir, "ClaudeMagics.download_dir")
-        if args.attach:
-            known = {name for entry in self.session.uploads for name in (entry.name, entry.file_id)}
-            missing = [name for name in args.attach if name not in known]
-            if missing:
-                listing = ", ".join(sorted(entry.name for entry in self.session.uploads)) or "none yet"
-                raise UsageError(
-                    f"No uploaded file named {missing[0]!r} (uploaded so far: {listing}). "
-                    "Upload it with %claude_upload."
-                )
-
-    def _output_file_id(self, target: str) -> str:
-        """The file id for a name a turn's code produced in this session (newest first), or *target* if an id."""
-        for turn in reversed(self.turns):
-            for file in reversed(turn.files):
-                if target in (file.name, file.file_id) or (file.path is not None and target == file.path.name):
-                    return file.file_id
-        if target.startswith("file_"):
-            return target
-        if any(target in (entry.name, entry.file_id) for entry in self.session.uploads):
-            raise UsageError(f"{target} is an upload: only files Claude's code produced can be downloaded.")
-        produced = sorted({file.name for turn in self.turns for file in turn.files})
-        listing = ", ".join(produced[:10]) + (", …" if len(produced) > 10 else "") if produced else "none yet"
-        raise UsageError(
-            f"No file named {target!r} was produced in this session (produced: {listing}); give a name or a file id."
-        )
-
     def _interpolate(self, prompt: str) -> str:
         def value_of(match: re.Match[str]) -> str:
             head, *rest = match.group(1).split(".")
@@ -501,6 +446,8 @@ class ClaudeMagics(Magics):
     def _user_errors(self) -> Iterator[None]:
         try:
             yield
+        except checks.InputError as exc:
+            raise UsageError(str(exc)) from None
         except ClaudeMagicError as exc:
             if not self.short_errors:
                 raise
@@ -581,37 +528,10 @@ class _LiveView:
         self._status.update(render.progress_bundle(f"Claude is working… {counted}, {elapsed:.0f} s"), raw=True)
 
 
-def _holds_dataframe(value: Any) -> bool:
-    """Whether *value* is a DataFrame or a list or dict holding one (what --format applies to)."""
-    if is_dataframe(value):
-        return True
-    if isinstance(value, dict):
-        return any(is_dataframe(item) for item in value.values())
-    return isinstance(value, list | tuple) and any(is_dataframe(item) for item in value)
-
-
-def _check_distinct(files: Iterable[LocalFile]) -> None:
-    """One upload per name: other bytes under a name already in the batch would replace the first."""
-    seen: dict[str, str] = {}
-    for file in files:
-        if seen.setdefault(file.name, file.sha256) != file.sha256:
-            raise UsageError(
-                f"Two sources would both be uploaded as {file.name}, the second replacing the first: "
-                "upload one of them with --name."
-            )
-
-
-def _check_folder(folder: str, what: str) -> None:
-    """Refuse a folder that cannot be made: it, or a folder above it, is an existing file."""
-    path = Path(folder).expanduser()
-    if not str(folder).strip():
-        raise UsageError(f"{what} needs a folder.")
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            if not candidate.is_dir():
-                where = "is a file" if candidate == path else f"is inside {candidate}, which is a file"
-                raise UsageError(f"{what} {folder} {where}: give a folder.")
-            return
+def _takes_value(magic: Any) -> dict[str, bool]:
+    """A magic's option strings, each with whether it takes a value (from its argparse parser)."""
+    actions = magic.parser._option_string_actions
+    return {option: action.nargs != 0 for option, action in actions.items()}
 
 
 def _parse_args(magic: Any, line: str) -> Any:
@@ -633,34 +553,3 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
-
-
-def _split_options(line: str, parser: Any) -> tuple[str, str]:
-    """Split a line-magic call into its leading options and the prompt after them.
-
-    Only options *parser* knows are taken (with their values); ``--`` ends the options. The
-    prompt starts at the first other word, so ``%claude_exec -1 is negative`` sends ``-1 is
-    negative``; an unknown ``--word`` is refused rather than sent, as it is most likely a typo.
-    """
-    known: dict[str, bool] = {  # option string -> takes a value
-        option: action.nargs != 0 for option, action in parser._option_string_actions.items()
-    }
-    tokens = list(_TOKEN.finditer(line))
-    end = 0  # where the options end in *line*
-    index = 0
-    while index < len(tokens):
-        token = tokens[index].group()
-        if token == "--":
-            return line[:end], line[tokens[index].end() :].strip()
-        option = token.split("=", 1)[0]
-        if option in known:
-            index += 2 if known[option] and "=" not in token and index + 1 < len(tokens) else 1
-            end = tokens[index - 1].end()
-            continue
-        if re.fullmatch(r"--[A-Za-z][\w-]*", option):
-            raise UsageError(
-                f"unrecognized arguments: {option} (a prompt that starts with '-' goes after --, "
-                f"as in %claude_exec -- {token} …)"
-            )
-        break
-    return line[:end], line[end:].strip()
