@@ -96,7 +96,11 @@ def script_path(file: str | None) -> Path | None:
     path = Path(file).expanduser()
     if path.is_dir():
         raise InputError(f"--file {file} is a folder: give a file path, e.g. {Path(file) / 'analysis.py'}.")
-    check_folder(str(path.parent), "--file's folder")
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise InputError(f"--file {file} is inside {folder}, which is a file: give a path in a folder.")
+            break
     return path
 
 
@@ -127,7 +131,8 @@ def output_file_id(target: str, turns: Sequence[Turn], uploads: Sequence[Uploade
     produced = sorted({file.name for turn in turns for file in turn.files})
     listing = (", ".join(produced[:10]) + (", …" if len(produced) > 10 else "")) if produced else "none yet"
     raise InputError(
-        f"No file named {target!r} was produced in this session (produced: {listing}); give a name or a file id."
+        f"No file named {target!r} was produced in this session (produced so far: {listing}); "
+        "give one of those names or a file id."
     )
 
 

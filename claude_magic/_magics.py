@@ -203,6 +203,8 @@ class ClaudeMagics(Magics):
             %claude_upload --widget
         """
         args = _parse_args(self.claude_upload, line)
+        if args.widget and args.sources:
+            raise UsageError("--widget shows a picker: give either sources or --widget, not both.")
         if args.widget:
             return self._picker()
         if not args.sources:
