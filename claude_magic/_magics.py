@@ -89,6 +89,7 @@ class ClaudeMagics(Magics):
             return existing
         instance = cls(shell)
         shell.register_magics(instance)
+        shell.input_transformers_cleanup.append(_line_prompt_call)
         threading.Thread(target=warm_up, name="claude-magic-warm-imports", daemon=True).start()
         return instance
 
@@ -104,6 +105,8 @@ class ClaudeMagics(Magics):
                 manager.magics[kind].pop(name, None)
         if instance in shell.configurables:
             shell.configurables.remove(instance)
+        if _line_prompt_call in shell.input_transformers_cleanup:
+            shell.input_transformers_cleanup.remove(_line_prompt_call)
         instance.close()
 
     def close(self) -> None:
@@ -528,6 +531,31 @@ class _LiveView:
         elapsed = time.monotonic() - self._started
         counted = f"{steps} step" if steps == 1 else f"{steps} steps"
         self._status.update(render.progress_bundle(f"Claude is working… {counted}, {elapsed:.0f} s"), raw=True)
+
+
+_LINE_PROMPT = re.compile(r"^(\s*)%claude_exec(?:[ \t]+(.*?))?[ \t]*$")
+
+
+def _line_prompt_call(lines: list[str]) -> list[str]:
+    """Run ``%claude_exec …?`` lines as the magic, before IPython reads ``word?`` as a help request.
+
+    An input transformer (IPython's cleanup stage): it rewrites the line into the call IPython
+    itself would make, so ``%claude_exec What is the median of revenue?`` asks Claude instead
+    of showing help for ``revenue``. Other lines are left to IPython.
+    """
+    if lines and lines[0].lstrip().startswith("%%"):
+        return lines  # a cell magic's body is its own text
+    rewritten = []
+    for line in lines:
+        body = line.rstrip("\n")
+        match = _LINE_PROMPT.match(body)
+        if match is None or not body.endswith("?"):
+            rewritten.append(line)
+            continue
+        indent, rest = match.group(1), match.group(2) or ""
+        newline = line[len(body) :]
+        rewritten.append(f"{indent}get_ipython().run_line_magic('claude_exec', {rest!r}){newline}")
+    return rewritten
 
 
 def _takes_value(magic: Any) -> dict[str, bool]:

@@ -281,6 +281,16 @@ def test_prompt_may_start_with_a_dash(warm: InteractiveShell, standin: StandIn) 
     assert sent_prompt(posts(standin)[-1]) == "- list the columns"
 
 
+def test_a_line_prompt_may_end_with_a_question_mark(warm: InteractiveShell, standin: StandIn) -> None:
+    standin.set_script(script([{"text": "30"}], [{"text": "ok"}]))
+    ok(warm, "%claude_exec What is the median of revenue?")  # IPython alone shows help for `revenue`
+    assert sent_prompt(posts(standin)[-1]) == "What is the median of revenue?"
+    ok(warm, "%%claude_exec\n%claude_exec stays text?")
+    assert sent_prompt(posts(standin)[-1]) == "%claude_exec stays text?"
+    ok(warm, "%unload_ext claude_magic")
+    assert warm.transform_cell("%claude_exec why?\n") == "get_ipython().run_line_magic('pinfo', 'why')\n"
+
+
 def test_export_turn_numbers_and_a_script_in_a_new_folder(warm: InteractiveShell, tmp_path: Path) -> None:
     ok(warm, "%%claude_exec\nSecond turn.")
     ok(warm, "%claude_export --turn 1 --file reports/2026/analysis.py")
