@@ -21,16 +21,26 @@ log = logging.getLogger("claude_magic")
 
 _MAX_NAME_BYTES = 200  # well under the 255-byte limit of common filesystems, leaving room for " (12)"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, format, surrogate, private, unassigned
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def without_invisible(text: str) -> str:
+    """*text* without control, format (bidi overrides, zero-width) and line-separator characters.
+
+    A right-to-left override (U+202E) makes ``x\u202egnp.exe`` display as ``xexe.png``; such
+    characters have no place in a file name.
+    """
+    return "".join(char for char in text if unicodedata.category(char) not in _INVISIBLE)
 
 
 def safe_filename(name: str, fallback: str = "file") -> str:
     """A local file name made from an untrusted one: a bare, printable name that stays in its folder.
 
-    Keeps only the last path component, drops control and reserved characters, leading dots
-    and spaces, and shortens long names while keeping the extension.
+    Keeps only the last path component, drops control, format (bidi) and reserved characters,
+    leading dots and spaces, and shortens long names while keeping the extension.
     """
-    text = unicodedata.normalize("NFC", name or "")
+    text = without_invisible(unicodedata.normalize("NFC", name or ""))
     text = text.replace("\\", "/").rsplit("/", 1)[-1]
     text = _UNSAFE.sub("_", text).strip().lstrip(".").strip()
     if not text or set(text) <= {"_", ".", " "}:

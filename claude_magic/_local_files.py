@@ -11,11 +11,12 @@ import hashlib
 import io
 import mimetypes
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from claude_magic._downloads import without_invisible
 from claude_magic.errors import ClaudeMagicError, FileTooLargeError, LocalFileNotFoundError
 
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024  # the Files API's per-file limit
@@ -99,9 +100,15 @@ def from_patterns(patterns: Iterable[str | os.PathLike[str]]) -> list[LocalFile]
     for pattern in patterns:
         text = os.path.expanduser(os.fspath(pattern))
         matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
-        matches = [m for m in matches if Path(m).is_file()]
-        if not matches:
+        files_only = [m for m in matches if Path(m).is_file()]
+        if not files_only and matches and all(Path(m).is_dir() for m in matches):
+            folder = os.fspath(pattern).rstrip("/\\")
+            raise ClaudeMagicError(
+                f"{os.fspath(pattern)!r} is a folder: upload the files in it with a glob, e.g. '{folder}/*.csv'."
+            )
+        if not files_only:
             raise LocalFileNotFoundError(os.fspath(pattern))
+        matches = files_only
         for match in matches:
             resolved = Path(match).resolve()
             if resolved not in seen:
@@ -115,19 +122,71 @@ def is_dataframe(value: object) -> bool:
     return type(value).__name__ == "DataFrame" and hasattr(value, "to_parquet") and hasattr(value, "dtypes")
 
 
-def from_dataframe(frame: Any, name: str = "data", fmt: DataFrameFormat = "parquet") -> LocalFile:
-    """A DataFrame serialised as Parquet (default; the sandbox has pyarrow) or CSV."""
-    stem = Path(name).stem if Path(name).suffix in (".parquet", ".csv") else name
-    if Path(name).suffix == ".csv":
-        fmt = "csv"
+def from_dataframe(frame: Any, name: str = "data", fmt: DataFrameFormat | None = None) -> LocalFile:
+    """A DataFrame serialised as Parquet (default; the sandbox has pyarrow) or CSV.
+
+    A name ending in ``.parquet`` or ``.csv`` chooses the format. A DataFrame Parquet cannot store
+    faithfully (duplicate or non-string column names, MultiIndex columns, an object column mixing
+    types) is refused with what fails and the way out (``fmt="csv"``), never silently converted.
+    """
+    suffix = Path(name).suffix.lower()
+    named: DataFrameFormat | None = "parquet" if suffix == ".parquet" else "csv" if suffix == ".csv" else None
+    if fmt is not None and named is not None and fmt != named:
+        raise ClaudeMagicError(f"The name {name!r} says {named} but the format asked for is {fmt}: pick one.")
+    fmt = fmt or named or "parquet"
+    stem = Path(name).stem if named is not None else name
     buffer = io.BytesIO()
     if fmt == "parquet":
-        frame.to_parquet(buffer)
+        _check_parquet_columns(frame, stem)
+        try:
+            frame.to_parquet(buffer)
+        except ImportError:
+            raise ClaudeMagicError(
+                "Writing Parquet needs pyarrow in the kernel: pip install pyarrow, or upload with --format csv."
+            ) from None
+        except (ValueError, TypeError, NotImplementedError) as exc:  # pyarrow's errors derive from these
+            raise ClaudeMagicError(
+                f"Parquet cannot store {stem}: {_parquet_problem(frame, exc)}; upload it with --format csv "
+                "(fmt='csv'), or convert that column."
+            ) from None
     elif fmt == "csv":
         buffer.write(frame.to_csv(index=False).encode())
     else:
         raise ClaudeMagicError(f"Unknown format {fmt!r}: use parquet or csv.")
     return from_bytes(f"{stem}.{fmt}", buffer.getvalue(), description=describe_dataframe(frame))
+
+
+def _check_parquet_columns(frame: Any, stem: str) -> None:
+    """Refuse column labels Parquet would change or reject: it stores unique strings only."""
+    labels = list(frame.columns)
+    problem = ""
+    if getattr(frame.columns, "nlevels", 1) > 1:
+        problem = "its columns are a MultiIndex (Parquet stores one string per column)"
+    elif len(set(labels)) != len(labels):
+        repeated = sorted({str(label) for label in labels if labels.count(label) > 1})
+        problem = f"column names repeat ({', '.join(repeated[:5])})"
+    elif not all(isinstance(label, str) for label in labels):
+        others = [label for label in labels if not isinstance(label, str)]
+        kinds = sorted({type(label).__name__ for label in others})
+        problem = f"column names must be strings, not {'/'.join(kinds)} (e.g. {others[0]!r})"
+    if problem:
+        raise ClaudeMagicError(
+            f"Parquet cannot store {stem}: {problem}; upload it with --format csv (fmt='csv'), "
+            "or rename the columns (e.g. df.columns = [str(c) for c in df.columns])."
+        )
+
+
+def _parquet_problem(frame: Any, exc: BaseException) -> str:
+    """What pyarrow refused, in words: the first object column holding several types, else its message."""
+    for column in frame.columns:
+        values = frame[column]
+        if str(values.dtype) != "object":
+            continue
+        kinds = sorted({type(value).__name__ for value in values.dropna()})
+        if len(kinds) > 1:
+            return f"column {column!r} mixes {' and '.join(kinds[:4])} values"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return first[:200]
 
 
 def describe_dataframe(frame: Any, max_columns: int = 80) -> str:
@@ -140,11 +199,30 @@ def describe_dataframe(frame: Any, max_columns: int = 80) -> str:
 
 
 def prepare(value: Any, *, name: str | None = None, fmt: DataFrameFormat | None = None) -> list[LocalFile]:
-    """Whatever the user gave, as files: a DataFrame, a path or glob, a list of them, or (name, bytes)."""
+    """Whatever the user gave, as files: a DataFrame, a path or glob, a list or dict of them, or (name, bytes).
+
+    DataFrames in a list are named ``<name>_0``, ``<name>_1``, … (``data_0`` … without a name) and
+    those in a dict by their keys. Different bytes under one name are refused: the second file
+    would replace the first.
+    """
+    files = _prepare(value, name=name, fmt=fmt)
+    contents: dict[str, set[str]] = {}
+    for file in files:
+        contents.setdefault(file.name, set()).add(file.sha256)
+    repeated = sorted(file_name for file_name, hashes in contents.items() if len(hashes) > 1)
+    if repeated:
+        raise ClaudeMagicError(
+            f"Several files would be uploaded as {', '.join(repeated[:3])}, each replacing the one before: "
+            "give each a different name (upload them one at a time with --name)."
+        )
+    return files
+
+
+def _prepare(value: Any, *, name: str | None, fmt: DataFrameFormat | None) -> list[LocalFile]:
     if isinstance(value, LocalFile):
         return [value]
     if is_dataframe(value):
-        return [from_dataframe(value, name or "data", fmt or "parquet")]
+        return [from_dataframe(value, name or "data", fmt)]
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bytes | bytearray | memoryview):
         return [from_bytes(str(value[0]), bytes(value[1]))]
     if isinstance(value, bytes | bytearray | memoryview):
@@ -153,14 +231,45 @@ def prepare(value: Any, *, name: str | None = None, fmt: DataFrameFormat | None 
         return [from_bytes(name, bytes(value))]
     if isinstance(value, str | os.PathLike):
         files = from_patterns([value])
-        if name and len(files) == 1:
+        if name and len(files) != 1:
+            raise ClaudeMagicError(f"A name needs exactly one file, but {os.fspath(value)!r} matches {len(files)}.")
+        if name:
             return [from_path(files[0].path or value, name=name)]
         return files
+    if isinstance(value, Mapping):
+        if not value:
+            raise ClaudeMagicError("The dict is empty: nothing to upload.")
+        return [
+            file
+            for key, item in value.items()
+            for file in _prepare(item, name=str(key) if _nameless(item) else None, fmt=fmt)
+        ]
     if isinstance(value, Sequence):
-        return [file for item in value for file in prepare(item, fmt=fmt)]
+        if not value:
+            raise ClaudeMagicError("The list is empty: nothing to upload.")
+        return [
+            file
+            for index, item in enumerate(value)
+            for file in _prepare(item, name=_numbered(name or "data", index) if is_dataframe(item) else None, fmt=fmt)
+        ]
+    hint = " (a Series: upload series.to_frame())" if hasattr(value, "to_frame") else ""
     raise ClaudeMagicError(
-        f"Cannot upload a {type(value).__name__}: give a DataFrame, a path or glob, a list of paths, or (name, bytes)."
+        f"Cannot upload a {type(value).__name__}{hint}: give a DataFrame, a path or glob, a list of paths, "
+        "or (name, bytes)."
     )
+
+
+def _nameless(item: object) -> bool:
+    """Values that carry no file name of their own, so a dict key names them."""
+    return is_dataframe(item) or isinstance(item, bytes | bytearray | memoryview)
+
+
+def _numbered(name: str, index: int) -> str:
+    """``frames`` -> ``frames_0``; ``frames.csv`` -> ``frames_0.csv``."""
+    path = Path(name)
+    if path.suffix.lower() in (".parquet", ".csv"):
+        return f"{path.stem}_{index}{path.suffix}"
+    return f"{name}_{index}"
 
 
 def _check_size(name: str, size: int) -> None:
@@ -169,7 +278,7 @@ def _check_size(name: str, size: int) -> None:
 
 
 def _checked_name(name: str) -> str:
-    base = os.path.basename(name.replace("\\", "/")).strip()
+    base = without_invisible(os.path.basename(name.replace("\\", "/"))).strip()
     if not base or base in (".", ".."):
         raise ClaudeMagicError(f"{name!r} is not a usable file name: give a name like data.csv.")
     return base

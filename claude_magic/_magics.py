@@ -22,6 +22,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
+from claude_magic import _magic_input as checks
 from claude_magic import _render as render
 from claude_magic._client import DEFAULT_MODEL, warm_up
 from claude_magic._export import export_cell, export_script
@@ -87,6 +88,7 @@ class ClaudeMagics(Magics):
             return existing
         instance = cls(shell)
         shell.register_magics(instance)
+        shell.input_transformers_cleanup.append(_line_prompt_call)
         threading.Thread(target=warm_up, name="claude-magic-warm-imports", daemon=True).start()
         return instance
 
@@ -102,6 +104,8 @@ class ClaudeMagics(Magics):
                 manager.magics[kind].pop(name, None)
         if instance in shell.configurables:
             shell.configurables.remove(instance)
+        if _line_prompt_call in shell.input_transformers_cleanup:
+            shell.input_transformers_cleanup.remove(_line_prompt_call)
         instance.close()
 
     def close(self) -> None:
@@ -147,6 +151,24 @@ class ClaudeMagics(Magics):
             raise TraitError(f"{proposal['trait'].name} must be at least 1")
         return int(proposal["value"])
 
+    @validate("timeout")
+    def _check_timeout(self, proposal: Any) -> float:
+        if proposal["value"] <= 0:
+            raise TraitError("timeout must be more than 0 seconds")
+        return float(proposal["value"])
+
+    @validate("max_retries")
+    def _check_retries(self, proposal: Any) -> int:
+        if proposal["value"] < 0:
+            raise TraitError("max_retries must be 0 or more")
+        return int(proposal["value"])
+
+    @validate("download_dir")
+    def _check_download_dir(self, proposal: Any) -> str:
+        if not str(proposal["value"]).strip():
+            raise TraitError("download_dir must name a folder")
+        return str(proposal["value"])
+
     @observe("model", "max_tokens", "tool_version", "download_dir", "max_continuations")
     def _update_defaults(self, change: Any) -> None:
         if self._session is not None:
@@ -188,21 +210,30 @@ class ClaudeMagics(Magics):
             %claude_upload --widget
         """
         args = _parse_args(self.claude_upload, line)
+        if args.widget and args.sources:
+            raise UsageError("--widget shows a picker: give either sources or --widget, not both.")
         if args.widget:
             return self._picker()
         if not args.sources:
             raise UsageError(
                 "Give a DataFrame variable, a path or a glob (e.g. %claude_upload df), or use --widget for a picker."
             )
-        if args.name and len(args.sources) > 1:
+        if args.name is not None and len(args.sources) > 1:
             raise UsageError("--name needs exactly one source.")
+        if args.name is not None and not args.name.strip():
+            raise UsageError("--name needs a file name, e.g. --name sales.csv.")
         values = [self._resolve_source(source) for source in args.sources]
+        if args.fmt and not any(checks.holds_dataframe(value) for value in values):
+            raise UsageError("--format converts DataFrames; files are uploaded as they are (drop --format).")
         with self._user_errors():
             # Read and check every source before sending any, so a bad one leaves nothing half done.
             local = []
             for source, value in zip(args.sources, values, strict=True):
+                if isinstance(value, bytes | bytearray | memoryview) and not args.name:
+                    raise UsageError(f"{source} holds bytes: give them a file name, e.g. --name {source}.bin.")
                 name = args.name or (source if not isinstance(value, str) else None)
                 local.extend(prepare(value, name=name, fmt=args.fmt))
+            checks.check_distinct(local)
             files = [self.session.upload_file(file) for file in local]
         self._refresh_pickers()
         return UploadBatch(tuple(files))
@@ -235,13 +266,13 @@ class ClaudeMagics(Magics):
 
             %claude_exec What is the median of {{column}}?
         """
-        if cell is None:
-            options, prompt = _split_options(line)
-        else:
-            options, prompt = line, cell
-        args = _parse_args(self.claude_exec, options)
-        if args.out and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}.")
+        with self._user_errors():
+            if cell is None:
+                options, prompt = checks.split_options(line, _takes_value(self.claude_exec))
+            else:
+                options, prompt = line, cell
+            args = _parse_args(self.claude_exec, options)
+            checks.check_exec_options(args, download_dir=self.download_dir, uploads=self.session.uploads)
         if not prompt.strip():
             raise UsageError("The prompt is empty: write what Claude should do below %%claude_exec.")
         prompt = self._interpolate(prompt.strip())
@@ -273,7 +304,17 @@ class ClaudeMagics(Magics):
         args = _parse_args(self.claude_files, line)
         if args.action != "list" and not args.target:
             raise UsageError(f"%claude_files {args.action} needs a file name or id.")
+        if args.action == "list" and args.target:
+            raise UsageError(
+                f"%claude_files list takes no names (got {' '.join(args.target)}); --all lists the server's."
+            )
+        if args.all and args.action != "list":
+            raise UsageError(f"--all goes with list, not {args.action}.")
+        if args.to is not None and args.action != "download":
+            raise UsageError("--to goes with download: %claude_files download NAME --to FOLDER.")
         with self._user_errors():
+            if args.to is not None:
+                checks.check_folder(args.to, "--to")
             if args.action == "delete":
                 for target in args.target:  # look every name up first: all or nothing
                     self.session.find(target)
@@ -282,7 +323,8 @@ class ClaudeMagics(Magics):
                 self._refresh_pickers()
                 return None
             if args.action == "download":
-                files = [self.session.download(target, args.to) for target in args.target]
+                file_ids = [checks.output_file_id(target, self.turns, self.session.uploads) for target in args.target]
+                files = [self.session.download(file_id, args.to) for file_id in file_ids]
                 for file in files:
                     display(render.file_bundle(file), raw=True)
                 return None
@@ -327,19 +369,14 @@ class ClaudeMagics(Magics):
         writes it as a script.
         """
         args = _parse_args(self.claude_export, line)
-        if not self.turns:
-            raise UsageError("Nothing to export yet: run a %%claude_exec cell first.")
-        try:
-            turns = [self.turns[number - 1] for number in args.turn] if args.turn else list(self.turns)
-        except IndexError:
-            count = len(self.turns)
-            raise UsageError(
-                f"This session has {count} turn{'s' if count != 1 else ''}: pick --turn between 1 and {count}."
-            ) from None
+        with self._user_errors():
+            turns = checks.chosen_turns(args.turn, self.turns)
+            script = checks.script_path(args.file)
         inputs = self.session.export_inputs(Path("claude_inputs"))
         folders = {"input_dir": "claude_inputs", "output_dir": self.download_dir}
-        if args.file:
-            Path(args.file).write_text(export_script(turns, **folders))
+        if script is not None:
+            script.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made, as for downloads
+            script.write_text(export_script(turns, **folders))
         # One cell: ipykernel keeps only the last set_next_input payload and JupyterLab reads only one.
         source = export_cell(turns, **folders)
         self._shell.set_next_input(source, replace=False)
@@ -414,6 +451,8 @@ class ClaudeMagics(Magics):
     def _user_errors(self) -> Iterator[None]:
         try:
             yield
+        except checks.InputError as exc:
+            raise UsageError(str(exc)) from None
         except ClaudeMagicError as exc:
             if not self.short_errors:
                 raise
@@ -494,6 +533,37 @@ class _LiveView:
         self._status.update(render.progress_bundle(f"Claude is working… {counted}, {elapsed:.0f} s"), raw=True)
 
 
+_LINE_PROMPT = re.compile(r"^(\s*)%claude_exec(?:[ \t]+(.*?))?[ \t]*$")
+
+
+def _line_prompt_call(lines: list[str]) -> list[str]:
+    """Run ``%claude_exec …?`` lines as the magic, before IPython reads ``word?`` as a help request.
+
+    An input transformer (IPython's cleanup stage): it rewrites the line into the call IPython
+    itself would make, so ``%claude_exec What is the median of revenue?`` asks Claude instead
+    of showing help for ``revenue``. Other lines are left to IPython.
+    """
+    if lines and lines[0].lstrip().startswith("%%"):
+        return lines  # a cell magic's body is its own text
+    rewritten = []
+    for line in lines:
+        body = line.rstrip("\n")
+        match = _LINE_PROMPT.match(body)
+        if match is None or not body.endswith("?"):
+            rewritten.append(line)
+            continue
+        indent, rest = match.group(1), match.group(2) or ""
+        newline = line[len(body) :]
+        rewritten.append(f"{indent}get_ipython().run_line_magic('claude_exec', {rest!r}){newline}")
+    return rewritten
+
+
+def _takes_value(magic: Any) -> dict[str, bool]:
+    """A magic's option strings, each with whether it takes a value (from its argparse parser)."""
+    actions = magic.parser._option_string_actions
+    return {option: action.nargs != 0 for option, action in actions.items()}
+
+
 def _parse_args(magic: Any, line: str) -> Any:
     """``parse_argstring``, with one pair of matching quotes taken off each value.
 
@@ -513,20 +583,3 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
-
-
-def _split_options(line: str) -> tuple[str, str]:
-    """Split a line-magic call into its leading options and the prompt after them."""
-    taking_value = {"-m", "--model", "--max-tokens", "--tool-version", "--out", "--outdir", "--attach"}
-    tokens = list(re.finditer(r"\S+", line))
-    position = 0
-    index = 0
-    while index < len(tokens):
-        token = tokens[index].group()
-        if not token.startswith("-"):
-            break
-        index += 1
-        if token in taking_value and index < len(tokens):
-            index += 1
-        position = tokens[index - 1].end()
-    return line[:position], line[position:].strip()
