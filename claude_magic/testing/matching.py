@@ -138,9 +138,8 @@ def closest(key: Key, candidates: list[tuple[Exchange, Key]]) -> tuple[Exchange,
 
 
 def _first_difference(matcher: difflib.SequenceMatcher[str], sent: str, recorded: str) -> str:
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, _, j1, _ in matcher.get_opcodes():
         if tag != "equal":
-            start = max(0, i1 - 30)
-            context = sent[start:i1]
-            return f"after …{context!r}: sent {sent[i1 : i2 + 20][:60]!r}, recorded {recorded[j1 : j2 + 20][:60]!r}"
+            before = sent[max(0, i1 - 30) : i1]
+            return f"after …{before!r}: sent {sent[i1 : i1 + 40]!r}, recorded {recorded[j1 : j1 + 40]!r}"
     return "they are equal (it was already used)"
