@@ -274,3 +274,71 @@ def test_the_command_line_records_and_replays(tmp_path: Path, canary_key: str):
         replay.communicate(timeout=10)
     assert replayed.content == live.content
     assert replayed.content[0].type == "text" and replayed.content[0].text == "Hello from the tape."
+
+
+# -- %claude_record in a notebook, and the same notebook replayed ---------------------------------------
+
+NOTEBOOK = [
+    "%claude_record {cassette}",
+    "%claude_upload sales",
+    "%%claude_exec\nMake a chart of revenue by region.",
+    "%claude_container --new",
+    "%%claude_exec\nLook again.",
+    "%claude_record --stop",
+]
+
+
+def _run_notebook(base_url: str, workdir: Path, cassette: Path) -> list[list[dict[str, str]]]:
+    """Run NOTEBOOK's cells in a fresh shell; each cell's final bundles, ids and timings stripped."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    config.ClaudeMagics.base_url = base_url
+    config.ClaudeMagics.download_dir = "downloads"  # in the working directory, so messages read the same
+    config.ClaudeMagics.max_retries = 0
+    config.ClaudeMagics.tool_version = "code_execution_20250825"
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance(config=config)
+    shell.extension_manager.load_extension("claude_magic")
+    shell.user_ns["sales"] = SALES
+    workdir.mkdir()
+    os.chdir(workdir)
+    cells = []
+    try:
+        for source in NOTEBOOK:
+            with capture_output() as captured:
+                result = shell.run_cell(source.format(cassette=cassette))
+            assert result.error_in_exec is None, captured.stderr
+            shown: dict[object, dict[str, str]] = {}
+            for index, output in enumerate(captured.outputs):
+                key = output.transient.get("display_id", index)
+                if key in shown or not output.update:
+                    shown[key] = {mime: _normalised(str(value)) for mime, value in output.data.items()}
+            cells.append([bundle for bundle in shown.values() if any(bundle.values())])
+    finally:
+        shell.extension_manager.unload_extension("claude_magic")
+        InteractiveShell.clear_instance()
+    return cells
+
+
+def test_a_notebook_recorded_with_the_magic_replays_with_the_same_outputs(
+    tmp_path: Path, canary_key: str, monkeypatch: pytest.MonkeyPatch
+):
+    cassette = tmp_path / "notebook.cassette"
+    monkeypatch.chdir(tmp_path)
+    with StandIn(script=SCRIPT) as api:
+        recorded = _run_notebook(api.base_url, tmp_path / "first", cassette)
+        exchanges = (cassette / EXCHANGES).read_text()
+        assert len(api.containers) == 2  # --new really started a second container
+    assert "Recording this session" in recorded[0][0]["text/plain"]
+    assert "Stopped recording: " in recorded[-1][0]["text/plain"]
+    assert CANARY not in exchanges and exchanges.count('"path":"/v1/messages"') == 2
+    with ReplayServer(cassette) as replay:
+        replayed = _run_notebook(replay.base_url, tmp_path / "second", cassette)
+    assert replay.unmatched == [] and replay.unused == []
+    assert (cassette / EXCHANGES).read_text() == exchanges  # recording a replay wrote nothing
+    assert replayed[:-1] == recorded[:-1]
+    assert "the API was a replay" in replayed[-1][0]["text/plain"]

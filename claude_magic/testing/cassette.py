@@ -238,10 +238,12 @@ class CassetteWriter:
         self.recorder = recorder
         self.upstream = public_url(upstream) if upstream else None
         self.count = 0
+        self.replayed = 0  # responses from a replay server, not recorded
         self._origin = time.monotonic()
         self._seq = 0
         self._lock = threading.Lock()
         self._opened = False
+        self._pending: dict[str, bytes] = {}  # bodies by sha256, until their exchange is written
 
     def begin(self) -> tuple[int, float]:
         """A sequence number and start offset for a request that just arrived."""
@@ -286,8 +288,12 @@ class CassetteWriter:
         *,
         complete: bool = True,
     ) -> None:
-        """Append one exchange; a replay server's responses are not recorded."""
+        """Append one exchange and its bodies; a replay server's responses are not recorded."""
+        digests = [body["file"] for body in (request["body"], response["body"]) if "file" in body]
+        with self._lock:
+            bodies = {digest: self._pending.pop(digest) for digest in digests if digest in self._pending}
         if header(response["headers"], REPLAY_HEADER):
+            self.replayed += 1
             return
         exchange: dict[str, Any] = {
             "seq": seq,
@@ -302,6 +308,9 @@ class CassetteWriter:
         line = self.secrets.text(json.dumps(exchange, ensure_ascii=False, separators=(",", ":")))
         with self._lock:
             self._open()
+            for digest, data in bodies.items():
+                if not (self.folder / BODIES / digest).exists():
+                    (self.folder / BODIES / digest).write_bytes(data)
             with (self.folder / EXCHANGES).open("a", encoding="utf-8") as out:
                 out.write(line + "\n")
             self.count += 1
@@ -324,12 +333,10 @@ class CassetteWriter:
         self._opened = True
 
     def _store(self, data: bytes) -> str:
+        """Keep *data* until its exchange is written (a replayed one never is)."""
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
-            self._open()
-            target = self.folder / BODIES / digest
-            if not target.exists():
-                target.write_bytes(data)
+            self._pending[digest] = data
         return digest
 
     def _body(self, content_type: str, body: bytes) -> dict[str, Any]:
