@@ -342,3 +342,28 @@ def test_a_notebook_recorded_with_the_magic_replays_with_the_same_outputs(
     assert (cassette / EXCHANGES).read_text() == exchanges  # recording a replay wrote nothing
     assert replayed[:-1] == recorded[:-1]
     assert "the API was a replay" in replayed[-1][0]["text/plain"]
+
+
+@pytest.mark.slow
+def test_make_demo_replays_a_recorded_notebook(tmp_path: Path):
+    import run_demo
+
+    cassette = tmp_path / "churn.cassette"
+    first = run_demo.run_notebook("churn_analysis", out=tmp_path / "first", record=cassette)
+    assert first.error is None
+    second = run_demo.run_notebook("churn_analysis", out=tmp_path / "second", replay=cassette)
+    assert second.error is None
+
+    def outputs(result: Any) -> list[list[dict[str, str]]]:
+        cells = [cell for cell in result.notebook.cells if cell.cell_type == "code"]
+        return [
+            [
+                {mime: _normalised(str(value)) for mime, value in output.get("data", {}).items()}
+                for output in cell.get("outputs", [])
+                if output.get("output_type") in ("display_data", "execute_result")
+            ]
+            for cell in cells
+        ]
+
+    assert len(Cassette(cassette)) > 5
+    assert outputs(second) == outputs(first)
