@@ -367,3 +367,25 @@ def test_make_demo_replays_a_recorded_notebook(tmp_path: Path):
 
     assert len(Cassette(cassette)) > 5
     assert outputs(second) == outputs(first)
+
+
+@pytest.mark.parametrize(
+    ("opt_in", "key", "marker", "reason"),
+    [
+        (None, "sk-ant-x", "live", "not opted in"),
+        ("1", None, "live", "needs ANTHROPIC_API_KEY"),
+        ("1", "sk-ant-x", None, "only when selected with -m live"),
+    ],
+)
+def test_the_live_lane_is_collected_and_skipped_with_how_to_run_it(
+    opt_in: str | None, key: str | None, marker: str | None, reason: str
+):
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("ANTHROPIC_", "CLAUDE_MAGIC_"))}
+    env.update({"CLAUDE_MAGIC_LIVE": opt_in} if opt_in else {})
+    env.update({"ANTHROPIC_API_KEY": key} if key else {})
+    command = [sys.executable, "-m", "pytest", "tests/live", "-q", "-rs", "-p", "no:cacheprovider"]
+    command += ["-m", marker] if marker else []
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"\b3 skipped\b", done.stdout) and "passed" not in done.stdout
+    assert reason in done.stdout and "CLAUDE_MAGIC_LIVE=1 ANTHROPIC_API_KEY=sk-ant-... make test-live" in done.stdout
