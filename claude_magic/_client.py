@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import anthropic
 
 DEFAULT_MODEL = "claude-sonnet-5"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
 CODE_EXECUTION_TOOLS = frozenset({"code_execution", "bash_code_execution", "text_editor_code_execution"})
 
 # Stream callbacks: ("start" | "text" | "stop", block index within the response, block dict or text snapshot).

@@ -7,6 +7,7 @@ imports IPython. Expected failures become one-line ``UsageError``s.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -14,7 +15,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
@@ -24,7 +25,7 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
 from claude_magic import _magic_input as checks
 from claude_magic import _render as render
-from claude_magic._client import DEFAULT_MODEL, warm_up
+from claude_magic._client import DEFAULT_BASE_URL, DEFAULT_MODEL, warm_up
 from claude_magic._export import export_cell, export_script
 from claude_magic._local_files import prepare
 from claude_magic._session import DEFAULT_MAX_TOKENS, Session
@@ -40,6 +41,9 @@ from claude_magic.results import (
     TurnEvent,
     UploadBatch,
 )
+
+if TYPE_CHECKING:
+    from claude_magic.testing.recorder import RecordingProxy
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
@@ -109,7 +113,8 @@ class ClaudeMagics(Magics):
         instance.close()
 
     def close(self) -> None:
-        """Release the session's HTTP connections."""
+        """Release the session's HTTP connections (and stop recording)."""
+        self._stop_recording()
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -459,6 +464,62 @@ class ClaudeMagics(Magics):
             # UsageError itself, not a subclass: IPython matches `etype is UsageError`
             # and shows subclasses with a full traceback (ipython/ipython#14024).
             raise UsageError(str(exc)) from exc
+
+    # Recording (a local recording proxy in front of the API; the session is pointed at it)
+
+    _recorder: RecordingProxy | None = None
+
+    @magic_arguments()
+    @argument("path", nargs="?", help="Cassette folder to record into (an existing cassette there is replaced).")
+    @argument("--stop", action="store_true", help="Stop recording; later requests go straight to the API.")
+    @line_magic
+    def claude_record(self, line: str) -> None:
+        """Record every API exchange of this session into a cassette folder, to replay it offline.
+
+        Requests go through a recording proxy on 127.0.0.1 until ``--stop``. The cassette holds
+        the requests, the responses (streams with their timing) and the files, never the API key.
+        Anyone can then re-run the notebook without a key: start
+        ``python -m claude_magic.testing replay PATH`` and set ``ANTHROPIC_BASE_URL`` to the URL
+        it prints. Recording a replay writes nothing, so the cell can stay in the notebook.
+
+        Examples
+        --------
+        %claude_record analysis.cassette
+        %claude_record --stop
+        """
+        args = _parse_args(self.claude_record, line)
+        recorder = self._recorder
+        if args.stop:
+            if recorder is None:
+                raise UsageError("Not recording: start with %claude_record PATH.")
+            self._stop_recording()
+            message = f"Stopped recording: {recorder.recorded} exchanges in {recorder.writer.folder}."
+            if recorder.writer.replayed and not recorder.recorded:
+                message = f"Stopped recording: the API was a replay, so {recorder.writer.folder} was left as it was."
+            display(render.notice_bundle(message), raw=True)
+            return
+        if not args.path:
+            raise UsageError("Name the cassette folder: %claude_record PATH (or %claude_record --stop).")
+        if recorder is not None:
+            raise UsageError(f"Already recording into {recorder.writer.folder}: run %claude_record --stop first.")
+        from claude_magic.testing.recorder import RecordingProxy  # only when recording
+
+        upstream = self.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        try:
+            self._recorder = RecordingProxy(upstream, args.path, timeout=self.timeout).start()
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"Could not start recording: {exc}") from None
+        self.session.reconnect(base_url=self._recorder.base_url, timeout=self.timeout, max_retries=self.max_retries)
+        display(render.notice_bundle(f"Recording this session's API exchanges into {args.path}."), raw=True)
+
+    def _stop_recording(self) -> None:
+        """Point the session back at the API and stop the proxy."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return
+        if self._session is not None:
+            self._session.reconnect(base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries)
+        recorder.stop()
 
 
 class _LiveView:

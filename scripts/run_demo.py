@@ -38,7 +38,7 @@ from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 from traitlets import default
 
-from claude_magic.testing import RecordedRequest, Script, StandIn
+from claude_magic.testing import RecordedRequest, RecordingProxy, ReplayServer, Script, StandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -100,6 +100,8 @@ class Backend:
         """The kernel's environment: this process's, pointed at the backend, with a build-local cache."""
         env = dict(os.environ)
         env.pop("MPLBACKEND", None)  # let ipykernel choose the inline backend, so local charts show
+        if self.live and self.base_url:  # live through a recording proxy
+            env["ANTHROPIC_BASE_URL"] = self.base_url
         if not self.live:
             for name in [name for name in env if name.startswith("ANTHROPIC_")]:
                 del env[name]  # no real key, token or URL reaches an offline run
@@ -125,12 +127,31 @@ def describe_mode(live: bool, reason: str) -> str:
 
 
 @contextlib.contextmanager
-def backend(name: str, *, live: bool, in_process: bool = False, log: Path | None = None) -> Iterator[Backend]:
+def backend(
+    name: str,
+    *,
+    live: bool,
+    in_process: bool = False,
+    log: Path | None = None,
+    replay: Path | None = None,
+    record: Path | None = None,
+) -> Iterator[Backend]:
     """The backend for notebook *name*; offline, a stand-in serving its script until the block ends.
 
     The stand-in runs as ``python -m claude_magic.testing serve`` (stderr to *log*), or, with *in_process*,
     as a ``StandIn`` in this process, whose request log the caller can read (``Backend.standin.requests``).
+    With *replay*, a cassette answers instead; with *record*, every exchange is recorded into that cassette.
     """
+    if replay is not None:
+        with ReplayServer(replay) as server:
+            yield Backend("offline", base_url=server.base_url)
+        return
+    if record is not None:
+        with backend(name, live=live, in_process=in_process, log=log) as inner:
+            upstream = inner.base_url or os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+            with RecordingProxy(upstream, record) as proxy:
+                yield Backend(inner.mode, base_url=proxy.base_url, standin=inner.standin)
+        return
     if live:
         yield Backend("live")
         return
@@ -264,6 +285,8 @@ def run_notebook(
     live: bool = False,
     in_process: bool = False,
     progress: TextIO | None = None,
+    replay: Path | None = None,
+    record: Path | None = None,
 ) -> Result:
     """Execute ``notebooks/<name>.ipynb`` in a fresh kernel against its backend; write ``.ipynb`` and ``.html``.
 
@@ -295,7 +318,8 @@ def run_notebook(
 
     error: str | None = None
     requests: list[RecordedRequest] = []
-    with backend(name, live=live, in_process=in_process, log=out / f"{name}.standin.log") as api:
+    log = out / f"{name}.standin.log"
+    with backend(name, live=live, in_process=in_process, log=log, replay=replay, record=record) as api:
         client = NotebookClient(
             notebook,
             timeout=CELL_TIMEOUT[mode],
@@ -353,14 +377,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="run all three notebooks")
     parser.add_argument("--offline", action="store_true", help="use the stand-in even if ANTHROPIC_API_KEY is set")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/demo)")
+    parser.add_argument("--record", type=Path, metavar="CASSETTE", help="record the API exchanges (one notebook)")
+    parser.add_argument("--replay", type=Path, metavar="CASSETTE", help="answer from a recorded cassette, offline")
     args = parser.parse_args(argv)
+    if (args.record or args.replay) and (args.all or len(args.notebooks) > 1):
+        parser.error("--record and --replay take one notebook: a cassette holds one session")
     unknown = sorted(set(args.notebooks) - set(NOTEBOOKS))
     if unknown:
         parser.error(f"unknown notebook(s): {', '.join(unknown)}; choose from {', '.join(NOTEBOOKS)}")
     names = list(NOTEBOOKS) if args.all else args.notebooks or [DEFAULT_NOTEBOOK]
     has_key = bool(os.environ.get("ANTHROPIC_API_KEY"))
-    live = has_key and not args.offline
+    live = has_key and not args.offline and not args.replay
     reason = "ANTHROPIC_API_KEY is set" if live else ("--offline" if has_key else "no ANTHROPIC_API_KEY")
+    if args.replay:
+        reason = f"--replay {args.replay}: answers come from the cassette, not the scripted model"
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -371,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"\n{name}.ipynb")
         try:
-            result = run_notebook(name, out=out, live=live)
+            result = run_notebook(name, out=out, live=live, replay=args.replay, record=args.record)
         except DemoError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -16,13 +16,19 @@ Importing this package imports only the standard library (not ``anthropic``).
     script = Script.from_json('{"replies": [{"steps": [{"python": "print(6 * 7)"}]}]}')
     with StandIn(script=script) as api:
         client = anthropic.Anthropic(api_key="test", base_url=api.base_url)
+
+``RecordingProxy`` records a session with any API (the real one included) into a cassette folder,
+without credentials; ``ReplayServer`` serves that cassette so the session re-runs offline.
 """
 
 from __future__ import annotations
 
 from claude_magic.testing.behaviours import BEHAVIOURS, Behaviours
+from claude_magic.testing.cassette import Cassette
 from claude_magic.testing.containers import Container
 from claude_magic.testing.files import StoredFile
+from claude_magic.testing.recorder import RecordingProxy
+from claude_magic.testing.replay import ReplayServer
 from claude_magic.testing.script import (
     Bash,
     Editor,
@@ -42,11 +48,14 @@ __all__ = [
     "BEHAVIOURS",
     "Bash",
     "Behaviours",
+    "Cassette",
     "Container",
     "Editor",
     "Pause",
     "Python",
     "RecordedRequest",
+    "RecordingProxy",
+    "ReplayServer",
     "Reply",
     "Script",
     "StandIn",

@@ -1,6 +1,11 @@
-"""``python -m claude_magic.testing serve --port PORT --script FILE [--behaviour NAME=VALUE ...]``.
+"""``python -m claude_magic.testing serve|record|replay``.
 
-Prints ``ANTHROPIC_BASE_URL=http://127.0.0.1:PORT`` as its first line (flushed), then serves
+    serve --port PORT --script FILE [--behaviour NAME=VALUE ...]
+                                              the stand-in API, answering as the script says
+    record --to DIR --upstream URL [--port P]  a recording proxy in front of URL, writing a cassette to DIR
+    replay CASSETTE [--port P] [--speed S]     serve a cassette, so a recorded session re-runs offline
+
+Each prints ``ANTHROPIC_BASE_URL=http://127.0.0.1:PORT`` as its first line (flushed), then serves
 until Ctrl-C or SIGTERM. ``--port 0`` picks a free port.
 """
 
@@ -14,8 +19,12 @@ from collections.abc import Sequence
 from types import FrameType
 
 from claude_magic.testing.behaviours import BEHAVIOURS, Behaviours
+from claude_magic.testing.recorder import RecordingProxy
+from claude_magic.testing.replay import ReplayServer
 from claude_magic.testing.script import Script
 from claude_magic.testing.server import StandIn
+
+DEFAULT_UPSTREAM = "https://api.anthropic.com"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,16 +42,35 @@ def _parser() -> argparse.ArgumentParser:
         help="set an inferred behaviour (repeatable): " + ", ".join(r.name for r in BEHAVIOURS),
     )
     serve.add_argument("--exec-timeout", type=float, default=30.0, help="wall-clock seconds per execution")
+    record = commands.add_parser("record", help="record every exchange with an API into a cassette folder")
+    record.add_argument("--to", required=True, metavar="DIR", help="the cassette folder to write (replaced)")
+    record.add_argument("--upstream", default=DEFAULT_UPSTREAM, help=f"base URL to forward to ({DEFAULT_UPSTREAM})")
+    record.add_argument("--host", default="127.0.0.1")
+    record.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    replay = commands.add_parser("replay", help="serve a recorded cassette offline")
+    replay.add_argument("cassette", metavar="CASSETTE", help="a cassette folder")
+    replay.add_argument("--host", default="127.0.0.1")
+    replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    replay.add_argument("--speed", type=float, default=1.0, help="times faster than recorded; 0 does not wait")
+    replay.add_argument("--fresh-ids", action="store_true", help="hand out new ids instead of the recorded ones")
     return parser
+
+
+def _serve_until_stopped(server: StandIn | RecordingProxy | ReplayServer, stop: threading.Event) -> None:
+    with server:
+        print(f"ANTHROPIC_BASE_URL={server.base_url}", flush=True)
+        if isinstance(server, StandIn):
+            print(f"sandbox: {server.sandbox_isolation}", file=sys.stderr, flush=True)
+        stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    script = Script.from_json(args.script) if args.script else Script()
+    script = Script.from_json(args.script) if args.command == "serve" and args.script else Script()
     behaviours = Behaviours()
-    for assignment in args.behaviour:
+    for assignment in getattr(args, "behaviour", []):
         try:
             behaviours.set(assignment)
         except ValueError as err:
@@ -54,6 +82,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    if args.command == "record":
+        proxy = RecordingProxy(args.upstream, args.to, host=args.host, port=args.port)
+        _serve_until_stopped(proxy, stop)
+        print(f"recorded {proxy.recorded} exchanges into {args.to}", file=sys.stderr, flush=True)
+        return 0
+    if args.command == "replay":
+        try:
+            replay = ReplayServer(
+                args.cassette, host=args.host, port=args.port, speed=args.speed, fresh_ids=args.fresh_ids
+            )
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        _serve_until_stopped(replay, stop)
+        print(f"served {len(replay.served)} of {len(replay.cassette)} exchanges", file=sys.stderr, flush=True)
+        for unmatched in replay.unmatched:
+            print(f"unmatched: {unmatched.message}", file=sys.stderr)
+        return 1 if replay.unmatched else 0
     api = StandIn(
         script=script,
         host=args.host,
@@ -61,10 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         behaviours=behaviours,
         exec_timeout=args.exec_timeout,
     )
-    with api:
-        print(f"ANTHROPIC_BASE_URL={api.base_url}", flush=True)
-        print(f"sandbox: {api.sandbox_isolation}", file=sys.stderr, flush=True)
-        stop.wait()
+    _serve_until_stopped(api, stop)
     return 0
 
 
