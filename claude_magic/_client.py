@@ -12,7 +12,7 @@ import contextlib
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -140,21 +140,31 @@ class ApiClient:
         container_id: str | None,
         on_block: BlockListener | None = None,
         stream: bool = True,
+        extra_tools: Sequence[dict[str, Any]] = (),
+        skills: Sequence[dict[str, Any]] = (),
+        options: Mapping[str, Any] | None = None,
     ) -> Response:
         """Send one request with the code execution tool, streamed unless ``stream`` is False.
 
         ``on_block`` hears each block start (with the block as sent), each text delta (with the
         text so far) and each block stop (with the finished block); without streaming, each block's
-        start and stop once the whole response is in. The container goes as a plain id: the object
-        form without skills is refused by the real API (reported, pydantic-ai #5167).
+        start and stop once the whole response is in. The container goes as a plain id, and as an
+        object only with ``skills``: the object form without skills is refused by the real API
+        (reported, pydantic-ai #5167). ``extra_tools`` follow the code execution tool; ``options``
+        are further request parameters of the SDK's ``messages.create`` (e.g. ``cache_control``).
         """
         kwargs: dict[str, Any] = {
             "model": model,
             "max_tokens": max_tokens,
             "messages": list(messages),
-            "tools": [{"type": tool_version, "name": "code_execution"}],
+            "tools": [{"type": tool_version, "name": "code_execution"}, *extra_tools],
+            **(options or {}),
         }
-        if container_id:
+        if skills:
+            kwargs["container"] = (
+                {"id": container_id, "skills": list(skills)} if container_id else {"skills": list(skills)}
+            )
+        elif container_id:
             kwargs["container"] = container_id
         listener: BlockListener = on_block or (lambda kind, index, block: None)
         errors_for = functools.partial(self._translated_errors, model=model, tool_version=tool_version)

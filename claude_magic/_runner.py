@@ -10,7 +10,7 @@ Knows nothing of IPython or of the renderer; the SDK is reached only through ``_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,6 +71,9 @@ class TurnSettings:
     stream: bool
     folder: Path
     max_continuations: int
+    extra_tools: tuple[dict[str, Any], ...] = ()  # tools beside code execution (web search, kernel functions)
+    skills: tuple[dict[str, Any], ...] = ()  # Agent Skills: the container goes as an object with them
+    options: Mapping[str, Any] = field(default_factory=dict)  # further request parameters (cache_control, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +312,9 @@ class TurnRunner:
                 container_id=container.id if container else None,
                 on_block=on_block,
                 stream=settings.stream,
+                extra_tools=settings.extra_tools,
+                skills=settings.skills,
+                options=settings.options,
             )
             content = [*content, *response.content]
             progress.usage = progress.usage + response.usage
