@@ -64,15 +64,26 @@ class ApiClient:
         API base URL; None lets the SDK decide (``ANTHROPIC_BASE_URL``, else the public API).
     timeout, max_retries
         Passed to the SDK, which does the retrying.
+    http_client
+        An ``httpx2.Client`` for the SDK to use (e.g. one that records a cassette); None: the SDK's own.
     """
 
-    def __init__(self, *, base_url: str | None = None, timeout: float = 600.0, max_retries: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        timeout: float = 600.0,
+        max_retries: int = 2,
+        http_client: Any = None,
+    ) -> None:
         import anthropic
 
         # The SDK resolves credentials itself (api key, auth token, profiles, workload identity):
         # passing a key read here would switch its other sources off.
         try:
-            self._sdk = anthropic.Anthropic(base_url=base_url, timeout=timeout, max_retries=max_retries)
+            self._sdk = anthropic.Anthropic(
+                base_url=base_url, timeout=timeout, max_retries=max_retries, http_client=http_client
+            )
         except anthropic.AnthropicError as exc:  # e.g. a profile named in the environment that is broken
             raise errors.MissingApiKeyError(str(exc).splitlines()[0] if str(exc) else "") from exc
         identity = _credential_identity(self._sdk)

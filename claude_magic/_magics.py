@@ -7,7 +7,6 @@ imports IPython. Expected failures become one-line ``UsageError``s.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -15,7 +14,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
@@ -25,7 +24,7 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
 from claude_magic import _magic_input as checks
 from claude_magic import _render as render
-from claude_magic._client import DEFAULT_BASE_URL, DEFAULT_MODEL, warm_up
+from claude_magic._client import DEFAULT_MODEL, warm_up
 from claude_magic._export import export_cell, export_script
 from claude_magic._local_files import prepare
 from claude_magic._session import DEFAULT_MAX_TOKENS, Session
@@ -41,9 +40,6 @@ from claude_magic.results import (
     TurnEvent,
     UploadBatch,
 )
-
-if TYPE_CHECKING:
-    from claude_magic.testing.recorder import RecordingProxy
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
@@ -114,8 +110,9 @@ class ClaudeMagics(Magics):
 
     def close(self) -> None:
         """Release the session's HTTP connections (and stop recording)."""
-        self._stop_recording()
         if self._session is not None:
+            if self._session.recording is not None:
+                self._session.stop_recording()
             self._session.close()
             self._session = None
 
@@ -465,9 +462,7 @@ class ClaudeMagics(Magics):
             # and shows subclasses with a full traceback (ipython/ipython#14024).
             raise UsageError(str(exc)) from exc
 
-    # Recording (a local recording proxy in front of the API; the session is pointed at it)
-
-    _recorder: RecordingProxy | None = None
+    # Recording (the session's HTTP client records; conversation, container and uploads carry on)
 
     @magic_arguments()
     @argument("path", nargs="?", help="Cassette folder to record into (an existing cassette there is replaced).")
@@ -488,38 +483,19 @@ class ClaudeMagics(Magics):
         %claude_record --stop
         """
         args = _parse_args(self.claude_record, line)
-        recorder = self._recorder
-        if args.stop:
-            if recorder is None:
-                raise UsageError("Not recording: start with %claude_record PATH.")
-            self._stop_recording()
-            message = f"Stopped recording: {recorder.recorded} exchanges in {recorder.writer.folder}."
-            if recorder.writer.replayed and not recorder.recorded:
-                message = f"Stopped recording: the API was a replay, so {recorder.writer.folder} was left as it was."
-            display(render.notice_bundle(message), raw=True)
-            return
-        if not args.path:
-            raise UsageError("Name the cassette folder: %claude_record PATH (or %claude_record --stop).")
-        if recorder is not None:
-            raise UsageError(f"Already recording into {recorder.writer.folder}: run %claude_record --stop first.")
-        from claude_magic.testing.recorder import RecordingProxy  # only when recording
-
-        upstream = self.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        try:
-            self._recorder = RecordingProxy(upstream, args.path, timeout=self.timeout).start()
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"Could not start recording: {exc}") from None
-        self.session.reconnect(base_url=self._recorder.base_url, timeout=self.timeout, max_retries=self.max_retries)
+        session = self.session
+        with self._user_errors():
+            if args.stop:
+                folder, recorded, replayed = session.stop_recording()
+                message = f"Stopped recording: {recorded} exchanges in {folder}."
+                if replayed and not recorded:
+                    message = f"Stopped recording: the API was a replay, so {folder} was left as it was."
+                display(render.notice_bundle(message), raw=True)
+                return
+            if not args.path:
+                raise UsageError("Name the cassette folder: %claude_record PATH (or %claude_record --stop).")
+            session.record(args.path)
         display(render.notice_bundle(f"Recording this session's API exchanges into {args.path}."), raw=True)
-
-    def _stop_recording(self) -> None:
-        """Point the session back at the API and stop the proxy."""
-        recorder, self._recorder = self._recorder, None
-        if recorder is None:
-            return
-        if self._session is not None:
-            self._session.reconnect(base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries)
-        recorder.stop()
 
 
 class _LiveView:

@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -140,4 +141,29 @@ def recording_http_client(cassette_dir: str | os.PathLike[str], **httpx_kwargs: 
     httpx_kwargs.setdefault("follow_redirects", True)
     inner = httpx_kwargs.pop("transport", None) or httpx2.HTTPTransport(limits=limits, socket_options=_socket_options())
     writer = CassetteWriter(cassette_dir, recorder="client", secrets=Secrets.from_environment())
-    return httpx2.Client(transport=RecordingTransport(inner, writer), **httpx_kwargs)
+    return RecordingClient(transport=RecordingTransport(inner, writer), **httpx_kwargs)
+
+
+class RecordingClient(httpx2.Client):
+    """An ``httpx2.Client`` that records; says where, and how much it wrote."""
+
+    @property
+    def _writer(self) -> CassetteWriter:
+        transport = self._transport
+        assert isinstance(transport, RecordingTransport)
+        return transport.writer
+
+    @property
+    def cassette_dir(self) -> Path:
+        """The cassette folder."""
+        return self._writer.folder
+
+    @property
+    def recorded(self) -> int:
+        """Exchanges written so far."""
+        return self._writer.count
+
+    @property
+    def replayed(self) -> int:
+        """Responses that came from a replay server (not recorded again)."""
+        return self._writer.replayed

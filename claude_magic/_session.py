@@ -47,6 +47,9 @@ class Session:
         How many times a ``pause_turn`` is continued within one turn.
     memory_limit
         Bytes of in-memory upload sources and of turn images held in memory; the rest stay on disk.
+    record
+        A cassette folder: every HTTP exchange is recorded there (credentials removed), to replay
+        offline with ``python -m claude_magic.testing replay``. See ``record()``.
 
     Examples
     --------
@@ -69,6 +72,7 @@ class Session:
         timeout: float = 600.0,
         max_retries: int = 2,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
@@ -91,6 +95,9 @@ class Session:
         self._uploads: dict[str, UploadedFile] = {}  # file_id -> file, in upload order
         self._pending: dict[str, UploadedFile] = {}  # to attach with the next turn
         self._turns = TurnLog(image_bytes_limit=memory_limit)
+        self._recording: Any = None  # the recording httpx client while recording
+        if record is not None:
+            self.record(record)
 
     # State
 
@@ -133,8 +140,44 @@ class Session:
     def client(self) -> ApiClient:
         """The API client, created (and the SDK imported) on first use."""
         if self._client is None:
-            self._client = ApiClient(base_url=self._base_url, timeout=self._timeout, max_retries=self._max_retries)
+            self._client = ApiClient(
+                base_url=self._base_url, timeout=self._timeout, max_retries=self._max_retries,
+                http_client=self._recording,
+            )  # fmt: skip
         return self._client
+
+    @property
+    def recording(self) -> Path | None:
+        """The cassette folder being recorded into, or None."""
+        return self._recording.cassette_dir if self._recording is not None else None
+
+    def record(self, cassette_dir: str | os.PathLike[str]) -> None:
+        """Record every HTTP exchange from now on into *cassette_dir* (replaced on the first exchange).
+
+        The conversation, the container and the uploads carry on: only the transport changes.
+        """
+        from claude_magic._recording import recording_http_client
+
+        with self._lock:
+            if self._recording is not None:
+                raise ClaudeMagicError(f"Already recording into {self.recording}: stop that recording first.")
+            self._recording = recording_http_client(cassette_dir)
+            self._drop_client()
+
+    def stop_recording(self) -> tuple[Path, int, int]:
+        """Stop recording; returns the cassette folder, the exchanges recorded and those that came from a replay."""
+        with self._lock:
+            if self._recording is None:
+                raise ClaudeMagicError("Not recording: start with Session.record(path) or %claude_record PATH.")
+            recording, self._recording = self._recording, None
+            self._drop_client()
+        recording.close()
+        return recording.cassette_dir, recording.recorded, recording.replayed
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     @property
     def memory_held(self) -> int:
