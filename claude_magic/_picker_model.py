@@ -132,7 +132,8 @@ def status_markup(message: str, *, warning: bool = False) -> str:
 
 def summary_markup(entries: Sequence[PickerEntry]) -> str:
     """The counters beside the list's title (escaped)."""
-    return f"<span class='claude-magic-summary'>{html.escape(summary_text(entries))}</span>"
+    head, colon, rest = summary_text(entries).partition(": ")
+    return f"<span class='claude-magic-summary'><b>{html.escape(head + colon)}</b>{html.escape(rest)}</span>"
 
 
 def find_message(found: DiskSearch, pattern: str) -> tuple[str, bool]:

@@ -118,7 +118,7 @@ class UploadPicker(widgets.VBox):
                 widgets.HBox([self.disk_files, self.add_button]),
                 self.progress,
                 self.status,
-                widgets.HBox([widgets.HTML("<b>Uploaded</b>"), self.summary, self.refresh_button]),
+                widgets.HBox([self.summary, self.refresh_button]),
                 self.rows,
             ]
         )

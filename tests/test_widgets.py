@@ -9,7 +9,9 @@ over HTTP, the stand-in, the upload registry on disk.
 from __future__ import annotations
 
 import glob
+import html
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -84,6 +86,11 @@ def confirm_delete(picker: UploadPicker, file_id: str) -> None:
 def counter(picker: UploadPicker) -> int:
     """The n the browser shows in "From this computer (n)": the length of the value it is sent."""
     return len(picker.upload.get_state()["value"])
+
+
+def plain(markup: str) -> str:
+    """What a person reads in an HTML widget: the markup without its tags."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
 def listed(picker: UploadPicker) -> list[tuple[str, str]]:
@@ -288,10 +295,10 @@ def test_rows_say_what_claude_sees_next_turn(picker: UploadPicker, session: Sess
     # a.csv is unticked now, yet it is there: the row says so; b.csv was never attached.
     assert [entry.where for entry in picker.entries] == ["in the container", "not attached"]
     assert tick_of(picker, a).value is False and "in the container" in _label(row_of(picker, a))
-    assert "2 files uploaded: 0 attached next turn, 1 in the container." in picker.summary.value
+    assert "2 files uploaded: 0 attached next turn, 1 in the container." in plain(picker.summary.value)
     tick_of(picker, b).value = True
     assert [entry.where for entry in picker.entries] == ["in the container", "attached next turn"]
-    assert "1 attached next turn, 1 in the container" in picker.summary.value
+    assert "1 attached next turn, 1 in the container" in plain(picker.summary.value)
     # A new container holds nothing yet: every file is attached again.
     session.new_container()
     picker.refresh()
@@ -306,17 +313,17 @@ def test_status_and_counters_keep_in_step_with_later_uploads(standin: StandIn, t
         picker = shell.user_ns["picker"]
         choose(picker, ("a.csv", b"x\n1\n"))
         assert "1 of 1 file ready" in picker.status.value and counter(picker) == 1
-        assert "1 file uploaded: 1 attached next turn." in picker.summary.value
+        assert "1 file uploaded: 1 attached next turn." in plain(picker.summary.value)
         (tmp_path / "b.csv").write_text("x\n2\n")
         with capture_output():
             shell.run_line_magic("claude_upload", str(tmp_path / "b.csv"))
         assert "1 of 1 file ready" not in picker.status.value  # it described the session before b.csv
-        assert "2 files uploaded: 2 attached next turn." in picker.summary.value
+        assert "2 files uploaded: 2 attached next turn." in plain(picker.summary.value)
         assert counter(picker) == 1  # "From this computer (1)": a.csv, not "(0)"
         choose(picker, ("c.csv", b"x\n3\n"))
         assert counter(picker) == 2
         confirm_delete(picker, picker.entries[0].file_id)
-        assert counter(picker) == 1 and "2 files uploaded" in picker.summary.value
+        assert counter(picker) == 1 and "2 files uploaded" in plain(picker.summary.value)
         # The chooser's value holds no bytes, and choosing the same file again still uploads it.
         assert all(len(item["content"]) == 0 for item in picker.upload.value)
         choose(picker, ("a.csv", b"x\n1\n"))

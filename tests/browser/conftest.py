@@ -29,7 +29,7 @@ Fixtures:
 ``artifacts`` (function)
     :class:`harness.Artifacts` at ``build/screenshots/<test name>/`` (emptied first).
 ``lab_factory`` (function)
-    ``lab_factory(server=None, app="lab")`` opens a :class:`harness.LabPage` in a fresh browser
+    ``lab_factory(server=None, app="lab", height=900)`` opens a :class:`harness.LabPage` in a fresh browser
     context on ``server`` (default: the module's ``jupyter_lab``), in JupyterLab or, with
     ``app="notebook"``, Notebook 7 (the same server serves both).
 ``lab`` (function)
@@ -165,9 +165,9 @@ def lab_factory(
 ) -> Iterator[Callable[..., LabPage]]:
     pages: list[LabPage] = []
 
-    def open_lab(server: JupyterLabServer | None = None, app: App = "lab") -> LabPage:
+    def open_lab(server: JupyterLabServer | None = None, app: App = "lab", height: int = 900) -> LabPage:
         target = server or request.getfixturevalue("jupyter_lab")
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        context = chromium.new_context(viewport={"width": 1280, "height": height})
         page = LabPage(context.new_page(), target, artifacts, app=app)
         pages.append(page)
         return page
