@@ -4,29 +4,35 @@ It imports ipywidgets and knows nothing of HTTP: every action goes through the s
 same dedupe, registry and size checks as ``%claude_upload``). No custom JavaScript, so it works
 wherever ipywidgets does (JupyterLab, Notebook 7, VS Code).
 
-The list is drawn from the session each time (its uploads, their pending state) plus the
-failures this panel saw, so an error can never lose it. Handlers run outside any cell, where an
-exception would vanish: each one reports problems in the panel instead of raising.
+The list is drawn from the session each time (its uploads, what the next turn attaches, what an
+earlier turn put in the container) plus the failures this panel saw, so an error can never lose
+it. Handlers run outside any cell, where an exception would vanish: each one reports problems in
+the panel instead of raising.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import html
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from claude_magic import _picker_model as model
+from claude_magic._disk_search import search_disk
 from claude_magic._local_files import LocalFile, from_bytes, from_path
+from claude_magic._picker_model import PickerEntry
 from claude_magic.errors import ClaudeMagicError
+from claude_magic.results import human_size
 
 if TYPE_CHECKING:
     from claude_magic._session import Session
+
+__all__ = ["BROWSER_UPLOAD_ADVICE_BYTES", "PickerEntry", "UploadPicker"]
 
 BROWSER_UPLOAD_ADVICE_BYTES = 5 * 1024 * 1024
 """Above this (one file, or one choice in total) the panel advises picking from the kernel's disk.
@@ -35,23 +41,13 @@ Files chosen in the browser travel to the kernel in one websocket message per ch
 Server (tornado) drops messages over 10 MiB by default: such a choice never reaches the kernel, so
 the advice has to come before that limit.
 """
-_MAX_DISK_MATCHES = 500
-_HINT = (
-    "Files chosen here travel through the notebook's connection: Jupyter's default limit is about "
-    "10 MB per choice, and a bigger choice never arrives. For big files, put them on the kernel's disk "
-    "and pick them below."
-)
 
 
 @dataclass
-class PickerEntry:
-    """One row of the panel's list."""
-
-    name: str
-    size: int
-    file_id: str = ""
-    state: str = "uploaded"  # uploaded | already uploaded | failed
-    reason: str = ""
+class _Row:
+    box: widgets.HBox
+    label: widgets.HTML
+    tick: widgets.Checkbox | None = None
 
 
 class UploadPicker(widgets.VBox):
@@ -62,21 +58,32 @@ class UploadPicker(widgets.VBox):
     session
         The session whose uploads this panel shows and changes.
     pattern
-        The initial glob for the kernel-disk chooser.
+        The glob for the kernel-disk chooser; its matches are listed when the panel is made.
     advice_bytes
         Files chosen in the browser above this size (or choices above it in total) get advice to
         pick big files from the kernel's disk instead.
+    max_matches, search_seconds
+        The kernel-disk search stops at this many files or after this long (a glob such as ``/**``
+        would otherwise walk the whole disk while the kernel waits), and says so.
     """
 
     def __init__(
-        self, session: Session, *, pattern: str = "*", advice_bytes: int = BROWSER_UPLOAD_ADVICE_BYTES
+        self,
+        session: Session,
+        *,
+        pattern: str = "*",
+        advice_bytes: int = BROWSER_UPLOAD_ADVICE_BYTES,
+        max_matches: int = 500,
+        search_seconds: float = 2.0,
     ) -> None:
         self._session = session
         self.advice_bytes = advice_bytes
+        self.max_matches, self.search_seconds = max_matches, search_seconds
         self._states: dict[str, str] = {}  # file id -> "uploaded" | "already uploaded", as this panel saw it
         self._failures: dict[str, PickerEntry] = {}  # file name -> its last failed attempt
-        self._rows: dict[str, tuple[widgets.HBox, widgets.HTML, widgets.Checkbox | None]] = {}
-        self._syncing = False  # True while the panel sets ticks itself (not the user)
+        self._from_browser: dict[str, None] = {}  # file ids chosen in this panel's browser chooser, in order
+        self._rows: dict[str, _Row] = {}
+        self._syncing = False  # True while the panel sets ticks or the chooser's value itself (not the user)
         self.upload = widgets.FileUpload(
             multiple=True, description="From this computer", layout={"width": "max-content"}
         )
@@ -92,8 +99,9 @@ class UploadPicker(widgets.VBox):
         self.refresh_button = widgets.Button(description="Refresh", tooltip="Show the session's files as they are now")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="", layout={"visibility": "hidden"})
         self.status = widgets.HTML(value="")
+        self.summary = widgets.HTML(value="")
         self.rows = widgets.VBox()
-        self._header = widgets.HTML("<small>attach to the next turn · name · size · file id · state</small>")
+        self._header = widgets.HTML(model.HEADER)
         self.upload.observe(self._guarded(self._on_upload_value), names="value")
         self.find_button.on_click(self._guarded(self._on_find_button_click))
         self.add_button.on_click(self._guarded(self._on_add_button_click))
@@ -104,50 +112,47 @@ class UploadPicker(widgets.VBox):
                 self.upload,
                 widgets.HTML(
                     '<div style="font-size: smaller; line-height: 1.4; color: var(--jp-ui-font-color2, #616161)">'
-                    f"{html.escape(_HINT)}</div>"
+                    f"{html.escape(model.HINT)}</div>"
                 ),
                 widgets.HBox([self.pattern, self.find_button]),
                 widgets.HBox([self.disk_files, self.add_button]),
                 self.progress,
                 self.status,
-                widgets.HBox([widgets.HTML("<b>Uploaded</b>"), self.refresh_button]),
+                widgets.HBox([self.summary, self.refresh_button]),
                 self.rows,
             ]
         )
-        self.refresh()
+        self._redraw()
+        self._guarded(self._on_find_button_click)(None)  # the glob says what to list: list it now
 
     @property
     def entries(self) -> list[PickerEntry]:
         """The rows: the session's uploads (oldest first), then the failed attempts."""
-        listed = [
-            PickerEntry(entry.name, entry.size, entry.file_id, self._states.get(entry.file_id, "uploaded"))
-            for entry in self._session.uploads
-        ]
-        return listed + list(self._failures.values())
+        return model.session_entries(self._session, self._states) + list(self._failures.values())
 
     def refresh(self) -> None:
-        """Redraw the list from the session (after ``%claude_upload``, a turn, ``%claude_files delete``...)."""
-        pending = {entry.file_id for entry in self._session.pending}
-        rows: list[widgets.Widget] = []
-        seen: set[str] = set()
-        for entry in self.entries:
-            key = entry.file_id or f"failed:{entry.name}"
-            seen.add(key)
-            row = self._rows.get(key) or self._new_row(key, entry)
-            row[1].value = self._label(entry)
-            if row[2] is not None and row[2].value != (entry.file_id in pending):
-                self._syncing = True
-                try:
-                    row[2].value = entry.file_id in pending
-                finally:
-                    self._syncing = False
-            rows.append(row[0])
-        self.rows.children = ([self._header] if rows else []) + rows
-        for key in [key for key in self._rows if key not in seen]:  # shown no more: free their comms
-            box, _label, _tick = self._rows.pop(key)
-            for child in box.children:
-                child.close()
-            box.close()
+        """Redraw from the session (after ``%claude_upload``, a turn, ``%claude_files delete``...).
+
+        The last action's message is cleared: it described the session as it was.
+        """
+        self._redraw()
+        self.status.value = ""
+        self.progress.layout.visibility = "hidden"
+
+    def summary_text(self) -> str:
+        """One line on what the session holds, as the panel's counters and its text/plain show it."""
+        return model.summary_text(self.entries)
+
+    def __repr__(self) -> str:
+        return f"<UploadPicker: {self.summary_text()}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view, with a readable text/plain (what a saved notebook shows without widgets)."""
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            self._redraw()
+            bundle["text/plain"] = model.plain_text(self.entries)
+        return bundle
 
     # Event handlers (they run outside any cell: report problems in the panel)
 
@@ -158,54 +163,39 @@ class UploadPicker(widgets.VBox):
             except Exception as exc:  # nothing may escape into the kernel's comm handler, where it vanishes
                 self._say(f"Something went wrong: {type(exc).__name__}: {exc}", warning=True)
                 with contextlib.suppress(Exception):  # the session itself is broken: keep the panel as it is
-                    self.refresh()
+                    self._redraw()
 
         return run
 
     def _on_upload_value(self, change: dict[str, Any]) -> None:
-        chosen = list(change["new"] or ())
-        if not chosen:
-            return  # our own reset below, or a frontend clearing the widget
+        chosen = [item for item in change["new"] or () if not item.get(model.STUB)]
+        if self._syncing or not chosen:
+            return  # the panel's own counter, or a frontend clearing the widget
         try:
             sizes = {str(item["name"]): len(item["content"]) for item in chosen}
-            large = [name for name, size in sizes.items() if size > self.advice_bytes]
-            if not large and sum(sizes.values()) > self.advice_bytes:
-                large = list(sizes)
             files: list[LocalFile | PickerEntry] = []
             for item in chosen:
                 try:
                     files.append(from_bytes(str(item["name"]), bytes(item["content"]), item.get("type") or None))
                 except ClaudeMagicError as exc:
                     files.append(PickerEntry(str(item["name"]), len(item["content"]), state="failed", reason=str(exc)))
-            advice = (
-                f"{', '.join(large)}: large files travel through the notebook's connection when chosen here "
-                "(about 10 MB per choice at most, by default); for big files, put them on the kernel's disk and "
-                "pick them below instead."
-                if large
-                else ""
-            )
-            self._upload_all(files, advice=advice)
+            advice = model.large_file_advice(sizes, self.advice_bytes)
+            self._upload_all(files, advice=advice, from_browser=True)
         finally:
-            self.upload.value = ()  # ready for the next choice (the same files again, too)
+            self._sync_counter()  # the chooser's "(n)" counts this session's files from this computer
 
     def _on_find_button_click(self, _: Any) -> None:
         pattern = os.path.expanduser(self.pattern.value.strip() or "*")
-        matches = [path for path in sorted(glob.glob(pattern, recursive=True)) if os.path.isfile(path)]
+        found = search_disk(pattern, max_matches=self.max_matches, seconds=self.search_seconds)
         options = []
-        for path in matches[:_MAX_DISK_MATCHES]:
+        for path in found.paths:
             try:
-                options.append((f"{path} ({_human_size(os.path.getsize(path))})", path))
-            except OSError:  # gone or unreadable since the glob
+                options.append((f"{path} ({human_size(os.path.getsize(path))})", path))
+            except OSError:  # gone or unreadable since the search
                 continue
         self.disk_files.options = options
-        where = "" if os.path.isabs(pattern) else f" in {os.getcwd()}"
-        more = f" (showing the first {_MAX_DISK_MATCHES})" if len(matches) > _MAX_DISK_MATCHES else ""
-        self._say(
-            f"{_count(len(matches), 'file')} {'matches' if len(matches) == 1 else 'match'} {pattern}{where}{more}: "
-            "select some and press Upload selected."
-            if matches
-            else f"No file matches {pattern}{where}."
-        )
+        message, warning = model.find_message(found, pattern)
+        self._say(message, warning=warning)
 
     def _on_add_button_click(self, _: Any) -> None:
         paths = list(self.disk_files.value)
@@ -227,6 +217,7 @@ class UploadPicker(widgets.VBox):
         chosen = chosen | {file_id} if change["new"] else chosen - {file_id}
         ordered = [entry for entry in self._session.uploads if entry.file_id in chosen]
         self._session.attach([entry.file_id for entry in ordered])
+        self._redraw()
         names = ", ".join(entry.name for entry in ordered)
         self._say(
             f"The next %%claude_exec attaches {names}." if ordered else "The next %%claude_exec attaches no files."
@@ -234,7 +225,9 @@ class UploadPicker(widgets.VBox):
 
     # Actions
 
-    def _upload_all(self, files: Sequence[LocalFile | PickerEntry], *, advice: str = "") -> None:
+    def _upload_all(
+        self, files: Sequence[LocalFile | PickerEntry], *, advice: str = "", from_browser: bool = False
+    ) -> None:
         self.progress.max = max(len(files), 1)
         self.progress.value = 0
         self.progress.bar_style = ""
@@ -245,7 +238,7 @@ class UploadPicker(widgets.VBox):
             if isinstance(local, PickerEntry):
                 entry = local
             else:
-                self._say(f"Uploading {local.name} ({_human_size(local.size)}, {number} of {len(files)})…")
+                self._say(f"Uploading {local.name} ({human_size(local.size)}, {number} of {len(files)})…")
                 try:
                     uploaded = self._session.upload_file(local)
                 except ClaudeMagicError as exc:
@@ -257,12 +250,14 @@ class UploadPicker(widgets.VBox):
                         uploaded.file_id,
                         "already uploaded" if uploaded.reused else "uploaded",
                     )
+                    if from_browser:
+                        self._from_browser[uploaded.file_id] = None
             self._record(entry)
             failures += entry.state == "failed"
             self.progress.value = number
         self.progress.bar_style = "warning" if failures else "success"
         done = len(files) - failures
-        summary = f"{done} of {_count(len(files), 'file')} ready; the next %%claude_exec attaches the ticked ones."
+        summary = f"{done} of {model.count(len(files), 'file')} ready; the next %%claude_exec attaches the ticked ones."
         if failures:
             summary += f" {failures} failed: see the list."
         self._say(f"{summary} {advice}".strip(), warning=bool(failures or advice))
@@ -275,7 +270,7 @@ class UploadPicker(widgets.VBox):
             self._say(str(exc), warning=True)
             return
         self._states.pop(file_id, None)
-        self.refresh()
+        self._redraw()
         self._say(f"Deleted {deleted.name} ({file_id}).")
 
     def _record(self, entry: PickerEntry) -> None:
@@ -284,44 +279,73 @@ class UploadPicker(widgets.VBox):
         else:
             self._failures.pop(entry.name, None)
             self._states[entry.file_id] = entry.state
-        self.refresh()
+        self._redraw()
 
-    def _new_row(self, key: str, entry: PickerEntry) -> tuple[widgets.HBox, widgets.HTML, widgets.Checkbox | None]:
+    # Drawing
+
+    def _redraw(self) -> None:
+        rows: list[widgets.Widget] = []
+        seen: set[str] = set()
+        for entry in self.entries:
+            key = entry.file_id or f"failed:{entry.name}"
+            seen.add(key)
+            row = self._rows.get(key) or self._new_row(key, entry)
+            row.label.value = model.row_label(entry)
+            if row.tick is not None and row.tick.value != (entry.where == model.NEXT_TURN):
+                with self._setting():
+                    row.tick.value = entry.where == model.NEXT_TURN
+            rows.append(row.box)
+        self.rows.children = ([self._header] if rows else []) + rows
+        for key in [key for key in self._rows if key not in seen]:  # shown no more: free their comms
+            row = self._rows.pop(key)
+            for child in row.box.children:
+                child.close()
+            row.box.close()
+        self.summary.value = model.summary_markup(self.entries)
+        self._sync_counter()
+
+    def _sync_counter(self) -> None:
+        """Make the chooser's "From this computer (n)" count this session's files chosen here."""
+        uploads = {entry.file_id for entry in self._session.uploads}
+        self._from_browser = {file_id: None for file_id in self._from_browser if file_id in uploads}
+        value = model.counter_value(self._session, list(self._from_browser))
+        current = self.upload.value
+        names = [item["name"] for item in current if item.get(model.STUB)]
+        if len(names) != len(current) or names != [item["name"] for item in value]:
+            with self._setting():
+                self.upload.value = value
+
+    @contextlib.contextmanager
+    def _setting(self) -> Iterator[None]:
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
+    def _new_row(self, key: str, entry: PickerEntry) -> _Row:
         label = widgets.HTML()
-        tick: widgets.Checkbox | None = None
-        if entry.file_id:
-            file_id = entry.file_id
-            tick = widgets.Checkbox(value=False, indent=False, layout={"width": "2em"}, description="")
-            tick.observe(self._guarded(lambda change: self._on_tick(file_id, change)), names="value")
-            delete = widgets.Button(description="Delete", button_style="danger", layout={"width": "6em"})
-            delete.on_click(self._guarded(lambda _button: self.delete(file_id)))
-            box = widgets.HBox([tick, label, delete])
-        else:
-            box = widgets.HBox([widgets.HTML("<span style='width:2em;display:inline-block'></span>"), label])
-        self._rows[key] = (box, label, tick)
+        if not entry.file_id:
+            spacer = widgets.HTML("<span style='width:2em;display:inline-block'></span>")
+            self._rows[key] = _Row(widgets.HBox([spacer, label]), label)
+            return self._rows[key]
+        file_id = entry.file_id
+        tick = widgets.Checkbox(value=False, indent=False, layout={"width": "2em"}, description="")
+        tick.observe(self._guarded(lambda change: self._on_tick(file_id, change)), names="value")
+        # Deleting is rare and cannot be undone: a quiet button that asks before it acts.
+        ask = widgets.Button(description="Delete…", tooltip="Delete this file from the server", layout={"width": "6em"})
+        confirm = widgets.Button(description="Yes, delete", button_style="danger", layout={"display": "none"})
+        keep = widgets.Button(description="Keep", layout={"display": "none"})
+
+        def asking(now: bool) -> None:
+            ask.layout.display = "none" if now else ""
+            confirm.layout.display = keep.layout.display = "" if now else "none"
+
+        ask.on_click(self._guarded(lambda _button: asking(True)))
+        keep.on_click(self._guarded(lambda _button: asking(False)))
+        confirm.on_click(self._guarded(lambda _button: self.delete(file_id)))
+        self._rows[key] = _Row(widgets.HBox([tick, label, ask, confirm, keep]), label, tick)
         return self._rows[key]
 
-    @staticmethod
-    def _label(entry: PickerEntry) -> str:
-        state = entry.state if entry.state != "failed" else f"failed: {entry.reason}"
-        return (
-            f"<code>{html.escape(entry.name)}</code> · {_human_size(entry.size)} · "
-            f"<code>{html.escape(entry.file_id or '—')}</code> · {html.escape(state)}"
-        )
-
     def _say(self, message: str, *, warning: bool = False) -> None:
-        colour = "var(--jp-warn-color0, #b35900)" if warning else "var(--jp-ui-font-color1, inherit)"
-        self.status.value = f'<span class="claude-magic-status" style="color:{colour}">{html.escape(message)}</span>'
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+        self.status.value = model.status_markup(message, warning=warning)

@@ -15,6 +15,8 @@ CORE = [
     "claude_magic.errors",
     "claude_magic.results",
     "claude_magic._local_files",
+    "claude_magic._disk_search",
+    "claude_magic._picker_model",
     "claude_magic._registry",
     "claude_magic._downloads",
     "claude_magic._turns",

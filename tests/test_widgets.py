@@ -8,6 +8,11 @@ over HTTP, the stand-in, the upload registry on disk.
 
 from __future__ import annotations
 
+import glob
+import html
+import os
+import re
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
+from claude_magic._disk_search import search_disk
 from claude_magic._local_files import LocalFile
 from claude_magic._session import Session
 from claude_magic.results import UploadedFile
@@ -58,8 +64,33 @@ def tick_of(picker: UploadPicker, file_id: str) -> widgets.Checkbox:
     return next(child for child in row_of(picker, file_id).children if isinstance(child, widgets.Checkbox))
 
 
-def delete_button_of(picker: UploadPicker, file_id: str) -> widgets.Button:
-    return next(child for child in row_of(picker, file_id).children if isinstance(child, widgets.Button))
+def button_of(picker: UploadPicker, file_id: str, description: str) -> widgets.Button:
+    [button] = [
+        child
+        for child in row_of(picker, file_id).children
+        if isinstance(child, widgets.Button) and child.description == description
+    ]
+    return button
+
+
+def shown(widget: widgets.Widget) -> bool:
+    return widget.layout.display != "none"
+
+
+def confirm_delete(picker: UploadPicker, file_id: str) -> None:
+    """Delete… then Yes, delete: what a person clicks."""
+    button_of(picker, file_id, "Delete…").click()
+    button_of(picker, file_id, "Yes, delete").click()
+
+
+def counter(picker: UploadPicker) -> int:
+    """The n the browser shows in "From this computer (n)": the length of the value it is sent."""
+    return len(picker.upload.get_state()["value"])
+
+
+def plain(markup: str) -> str:
+    """What a person reads in an HTML widget: the markup without its tags."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
 def listed(picker: UploadPicker) -> list[tuple[str, str]]:
@@ -90,7 +121,7 @@ def test_two_files_chosen_together_are_listed_with_their_file_ids(
         assert tick_of(picker, file_id).value is True
         assert "uploaded" in _label(row_of(picker, file_id))
     assert "2 of 2 files ready" in picker.status.value
-    assert picker.upload.value == ()  # cleared, so the same files can be chosen again
+    assert counter(picker) == 2  # "From this computer (2)", not "(0)"
 
 
 def test_choosing_the_same_file_again_sends_no_bytes(picker: UploadPicker, standin: StandIn) -> None:
@@ -98,7 +129,7 @@ def test_choosing_the_same_file_again_sends_no_bytes(picker: UploadPicker, stand
     first = picker.entries[0].file_id
     sent = standin.uploaded_bytes
     choose(picker, ("a.csv", b"x,y\n1,2\n"))
-    assert picker.entries == [PickerEntry("a.csv", 8, first, "already uploaded")]
+    assert picker.entries == [PickerEntry("a.csv", 8, first, "already uploaded", where="attached next turn")]
     assert standin.uploaded_bytes == sent
     assert len(posts(standin, "/v1/files")) == 1
     assert "already uploaded" in _label(row_of(picker, first))
@@ -116,7 +147,8 @@ def test_the_same_name_with_new_bytes_replaces_the_row(picker: UploadPicker, sta
 def test_files_uploaded_before_the_panel_was_made_are_listed(session: Session) -> None:
     [early] = session.upload(("early.csv", b"x\n1\n")).files
     picker = UploadPicker(session)
-    assert picker.entries == [PickerEntry("early.csv", early.size, early.file_id, "uploaded")]
+    expected = PickerEntry("early.csv", early.size, early.file_id, "uploaded", where="attached next turn")
+    assert picker.entries == [expected]
     assert tick_of(picker, early.file_id).value is True
 
 
@@ -174,6 +206,41 @@ def test_a_disk_file_that_vanished_or_is_too_big_fails_in_its_row(
     assert "1 of 3 files ready" in picker.status.value and "2 failed" in picker.status.value
 
 
+def test_the_disk_list_is_filled_when_the_panel_is_shown(session: Session, tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x\n")
+    (tmp_path / "b.csv").write_text("x\n")
+    picker = UploadPicker(session, pattern=str(tmp_path / "*"))  # no Find pressed
+    assert [value for _label, value in picker.disk_files.options] == [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    assert "2 files match" in picker.status.value
+
+
+def test_a_glob_over_the_whole_disk_stops_in_time_and_says_so(session: Session) -> None:
+    started = time.monotonic()
+    picker = UploadPicker(session, pattern="/**/*.no-such-extension", search_seconds=0.3)
+    assert time.monotonic() - started < 5  # a full walk of / takes minutes on a real machine
+    assert picker.disk_files.options == ()
+    assert "stopped looking after 0.3 s" in picker.status.value and "Narrow the pattern" in picker.status.value
+
+
+def test_a_glob_with_many_matches_stops_at_the_cap_and_says_so(session: Session, tmp_path: Path) -> None:
+    for number in range(30):
+        (tmp_path / f"f{number:02d}.csv").write_text("x\n")
+    picker = UploadPicker(session, pattern=str(tmp_path / "**"), max_matches=10)
+    assert len(picker.disk_files.options) == 10
+    assert "Showing the first 10 files" in picker.status.value and "stopped at 10 files" in picker.status.value
+
+
+def test_the_bounded_search_matches_what_glob_matches(tmp_path: Path) -> None:
+    for name in ("a.csv", "b.txt", ".hidden.csv", "d/c.csv", "d/e/f.csv", ".git/g.csv", "d/.h/i.csv", "x[1].csv"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n")
+    patterns = ("*", "*.csv", "**", "**/*.csv", "d/**", "d/*/*.csv", ".*", "*/e/*", "a.csv", "x[[]1].csv", "nope/*")
+    for pattern in patterns:
+        full = str(tmp_path / pattern)
+        expected = sorted(path for path in glob.glob(full, recursive=True) if os.path.isfile(path))
+        assert list(search_disk(full).paths) == expected, pattern
+
+
 # -- deleting and choosing what to attach ----------------------------------------------------
 
 
@@ -182,7 +249,7 @@ def test_delete_removes_the_file_from_server_registry_and_list(
 ) -> None:
     choose(picker, ("a.csv", b"x\n1\n"), ("b.csv", b"x\n2\n"))
     a, b = (entry.file_id for entry in picker.entries)
-    delete_button_of(picker, a).click()
+    confirm_delete(picker, a)
     assert a not in standin.files and b in standin.files
     assert session.registry.by_file_id(a) is None and session.registry.by_file_id(b) is not None
     assert [entry.file_id for entry in session.uploads] == [b]
@@ -214,6 +281,94 @@ def test_unticked_files_are_not_attached_to_the_next_turn(
     # The turn used the pending files up: Refresh shows that.
     picker.refresh_button.click()
     assert [tick_of(picker, file_id).value for file_id in (a, b, c)] == [False, False, False]
+
+
+def test_rows_say_what_claude_sees_next_turn(picker: UploadPicker, session: Session, standin: StandIn) -> None:
+    choose(picker, ("a.csv", b"x\n1\n"), ("b.csv", b"x\n2\n"))
+    a, b = (entry.file_id for entry in picker.entries)
+    tick_of(picker, b).value = False
+    assert [entry.where for entry in picker.entries] == ["attached next turn", "not attached"]
+    assert "attached next turn" in _label(row_of(picker, a)) and "not attached" in _label(row_of(picker, b))
+    standin.set_script(Script.from_dict({"replies": [{"steps": [{"text": "ok"}]}]}))
+    session.run("Look.")
+    picker.refresh()  # what the magics do after a turn
+    # a.csv is unticked now, yet it is there: the row says so; b.csv was never attached.
+    assert [entry.where for entry in picker.entries] == ["in the container", "not attached"]
+    assert tick_of(picker, a).value is False and "in the container" in _label(row_of(picker, a))
+    assert "2 files uploaded: 0 attached next turn, 1 in the container." in plain(picker.summary.value)
+    tick_of(picker, b).value = True
+    assert [entry.where for entry in picker.entries] == ["in the container", "attached next turn"]
+    assert "1 attached next turn, 1 in the container" in plain(picker.summary.value)
+    # A new container holds nothing yet: every file is attached again.
+    session.new_container()
+    picker.refresh()
+    assert [entry.where for entry in picker.entries] == ["attached next turn", "attached next turn"]
+
+
+def test_status_and_counters_keep_in_step_with_later_uploads(standin: StandIn, tmp_path: Path) -> None:
+    shell = _shell(standin)
+    try:
+        with capture_output():
+            shell.run_cell("picker = %claude_upload --widget")
+        picker = shell.user_ns["picker"]
+        choose(picker, ("a.csv", b"x\n1\n"))
+        assert "1 of 1 file ready" in picker.status.value and counter(picker) == 1
+        assert "1 file uploaded: 1 attached next turn." in plain(picker.summary.value)
+        (tmp_path / "b.csv").write_text("x\n2\n")
+        with capture_output():
+            shell.run_line_magic("claude_upload", str(tmp_path / "b.csv"))
+        assert "1 of 1 file ready" not in picker.status.value  # it described the session before b.csv
+        assert "2 files uploaded: 2 attached next turn." in plain(picker.summary.value)
+        assert counter(picker) == 1  # "From this computer (1)": a.csv, not "(0)"
+        choose(picker, ("c.csv", b"x\n3\n"))
+        assert counter(picker) == 2
+        confirm_delete(picker, picker.entries[0].file_id)
+        assert counter(picker) == 1 and "2 files uploaded" in plain(picker.summary.value)
+        # The chooser's value holds no bytes, and choosing the same file again still uploads it.
+        assert all(len(item["content"]) == 0 for item in picker.upload.value)
+        choose(picker, ("a.csv", b"x\n1\n"))
+        assert [entry.name for entry in picker.entries] == ["b.csv", "c.csv", "a.csv"] and counter(picker) == 2
+        picker.close()
+    finally:
+        shell.extension_manager.unload_extension("claude_magic")
+        InteractiveShell.clear_instance()
+
+
+def test_delete_asks_before_it_deletes(picker: UploadPicker, session: Session, standin: StandIn) -> None:
+    choose(picker, ("a.csv", b"x\n1\n"))
+    [a] = picker.entries
+    ask = button_of(picker, a.file_id, "Delete…")
+    assert ask.button_style == ""  # quiet: not a red button on every row
+    yes, keep = button_of(picker, a.file_id, "Yes, delete"), button_of(picker, a.file_id, "Keep")
+    assert not shown(yes) and not shown(keep)
+    ask.click()
+    assert a.file_id in standin.files and [entry.file_id for entry in session.uploads] == [a.file_id]
+    assert shown(yes) and shown(keep) and not shown(ask) and yes.button_style == "danger"
+    keep.click()
+    assert shown(ask) and not shown(yes) and a.file_id in standin.files
+    ask.click()
+    yes.click()
+    assert a.file_id not in standin.files and picker.entries == []
+
+
+def test_the_saved_text_is_a_summary_not_the_widget_repr(standin: StandIn) -> None:
+    shell = _shell(standin)
+    try:
+        with capture_output():
+            shell.run_cell("picker = %claude_upload --widget")
+        picker = shell.user_ns["picker"]
+        choose(picker, ("a.csv", b"x\n1\n"))
+        bundle, _metadata = shell.display_formatter.format(picker)
+        text = bundle["text/plain"]
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        assert text.startswith("Files for Claude") and "1 file uploaded: 1 attached next turn." in text
+        assert f"a.csv · 4 bytes · {picker.entries[0].file_id} · attached next turn" in text
+        assert "children=" not in text and "Layout(" not in text
+        assert repr(picker) == "<UploadPicker: 1 file uploaded: 1 attached next turn.>"
+        picker.close()
+    finally:
+        shell.extension_manager.unload_extension("claude_magic")
+        InteractiveShell.clear_instance()
 
 
 # -- failures ----------------------------------------------------------------------------------
@@ -295,7 +450,7 @@ def test_nothing_raises_out_of_the_handlers(standin: StandIn, tmp_path: Path) ->
 
     choose(picker, ("a.csv", b"x\n1\n"))
     assert "RuntimeError: disk on fire" in picker.status.value
-    assert picker.upload.value == ()
+    assert counter(picker) == 1  # kept.csv
     picker.find_button.click()
     picker.disk_files.value = (str(tmp_path / "disk.csv"),)
     picker.add_button.click()
@@ -373,15 +528,21 @@ def test_html_in_file_names_and_reasons_is_escaped(picker: UploadPicker, session
 # -- the magic -----------------------------------------------------------------------------------
 
 
-def test_the_magic_shows_the_panel_on_the_kernels_session(standin: StandIn, tmp_path: Path) -> None:
+def _shell(standin: StandIn) -> InteractiveShell:
+    """A fresh shell with the extension loaded, pointed at the stand-in."""
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     config.ClaudeMagics.base_url = standin.base_url
     config.ClaudeMagics.max_retries = 0
     InteractiveShell.clear_instance()
     shell = InteractiveShell.instance(config=config)
+    shell.extension_manager.load_extension("claude_magic")
+    return shell
+
+
+def test_the_magic_shows_the_panel_on_the_kernels_session(standin: StandIn, tmp_path: Path) -> None:
+    shell = _shell(standin)
     try:
-        shell.extension_manager.load_extension("claude_magic")
         with capture_output():
             result = shell.run_cell("picker = %claude_upload --widget\npicker")
         assert result.error_in_exec is None

@@ -1,4 +1,7 @@
-"""Fixtures for the real-browser tests (JupyterLab + headless Chromium); the machinery is in harness.py.
+"""Fixtures for the real-browser tests (JupyterLab / Notebook 7 + headless Chromium).
+
+The machinery is in ``_browser.py`` (Chromium, artifacts), ``_server.py`` (the Jupyter server) and
+``_pages.py`` (the page driver); ``harness.py`` re-exports it for the tests.
 
 Fixtures:
 
@@ -26,8 +29,9 @@ Fixtures:
 ``artifacts`` (function)
     :class:`harness.Artifacts` at ``build/screenshots/<test name>/`` (emptied first).
 ``lab_factory`` (function)
-    ``lab_factory(server=None)`` opens a :class:`harness.LabPage` in a fresh browser context on
-    ``server`` (default: the module's ``jupyter_lab``).
+    ``lab_factory(server=None, app="lab", height=900)`` opens a :class:`harness.LabPage` in a fresh browser
+    context on ``server`` (default: the module's ``jupyter_lab``), in JupyterLab or, with
+    ``app="notebook"``, Notebook 7 (the same server serves both).
 ``lab`` (function)
     ``lab_factory()``: the usual way in.
 
@@ -47,6 +51,7 @@ from typing import TYPE_CHECKING
 import pytest
 from harness import (
     ARTIFACTS_ROOT,
+    App,
     Artifacts,
     JupyterLabServer,
     LabPage,
@@ -160,10 +165,10 @@ def lab_factory(
 ) -> Iterator[Callable[..., LabPage]]:
     pages: list[LabPage] = []
 
-    def open_lab(server: JupyterLabServer | None = None) -> LabPage:
+    def open_lab(server: JupyterLabServer | None = None, app: App = "lab", height: int = 900) -> LabPage:
         target = server or request.getfixturevalue("jupyter_lab")
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
-        page = LabPage(context.new_page(), target, artifacts)
+        context = chromium.new_context(viewport={"width": 1280, "height": height})
+        page = LabPage(context.new_page(), target, artifacts, app=app)
         pages.append(page)
         return page
 

@@ -88,8 +88,10 @@ def test_picker_uploads_from_the_browser_and_the_next_turn_uses_the_ticked_file(
     sales_row = lab.output(1, ".widget-hbox").filter(has_text=sales_id)
     notes_row = lab.output(1, ".widget-hbox").filter(has_text=notes_id)
     assert "sales.csv" in sales_row.inner_text() and "uploaded" in sales_row.inner_text()
+    assert "attached next turn" in sales_row.inner_text()
     assert sales_row.locator("input[type=checkbox]").is_checked()
-    assert lab.output(1, ".widget-upload").inner_text().strip().endswith("(0)")  # ready for the next choice
+    # The chooser counts the files chosen on this computer: "(2)", not "(0)" right after an upload.
+    assert lab.output(1, ".widget-upload").inner_text().strip().endswith("(2)")
     lab.screenshot("uploaded")
 
     # Untick notes.txt: the next turn attaches only sales.csv.
@@ -110,9 +112,16 @@ def test_picker_uploads_from_the_browser_and_the_next_turn_uses_the_ticked_file(
     assert [block["file_id"] for block in content if block["type"] == "container_upload"] == [sales_id]
     lab.screenshot("turn-with-chart")
     lab.screenshot("turn-cell", cell=2)
+    # The magic redrew the shown picker: sales.csv is in the container now, unticked; the old status went.
+    lab.wait_for_output_text(1, "2 files uploaded: 0 attached next turn, 1 in the container.")
+    assert "in the container" in sales_row.inner_text() and "not attached" in notes_row.inner_text()
+    assert not sales_row.locator("input[type=checkbox]").is_checked()
+    assert "The next %%claude_exec attaches" not in lab.output_text(1)
+    lab.screenshot("picker-after-turn", cell=1)
 
-    # Delete notes.txt from the page: gone from the server and from the list.
-    notes_row.locator("button", has_text="Delete").click()
+    # Delete notes.txt from the page (it asks first): gone from the server and from the list.
+    notes_row.locator("button", has_text="Delete…").click()
+    notes_row.locator("button", has_text="Yes, delete").click()
     lab.wait_for_output_text(1, f"Deleted notes.txt ({notes_id})")
     assert notes_id not in standin.files and sales_id in standin.files
     assert notes_row.count() == 0

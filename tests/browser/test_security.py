@@ -150,7 +150,9 @@ def test_hostile_file_names_in_the_picker_run_no_script(
     assert math in lab.output_text(1), lab.output_text(1)
     assert_inert(lab, urls)
     # Deleting it names it in the status line, as typed too.
-    lab.output(1, ".widget-hbox").filter(has_text=math).locator("button").filter(has_text="Delete").click()
+    row = lab.output(1, ".widget-hbox").filter(has_text=math)
+    row.locator("button").filter(has_text="Delete…").click()
+    row.locator("button").filter(has_text="Yes, delete").click()
     lab.wait_for_output_text(1, "Deleted price")
     assert f"Deleted {math}" in lab.output(1, ".claude-magic-status").inner_text()
 
@@ -159,8 +161,8 @@ def test_hostile_file_names_in_the_picker_run_no_script(
     lab.wait_for_output_text(1, "select some and press Upload selected")
     select = lab.output(1, "select").first
     labels = [label.replace("\xa0", " ") for label in select.locator("option").all_inner_texts()]  # nbsp: ipywidgets
-    assert f"{IMG_TAG}.csv (4 B)" in labels, labels
-    select.select_option(index=labels.index(f"{IMG_TAG}.csv (4 B)"))
+    assert f"{IMG_TAG}.csv (4 bytes)" in labels, labels
+    select.select_option(index=labels.index(f"{IMG_TAG}.csv (4 bytes)"))
     lab.output(1, "button").filter(has_text="Upload selected").click()
     lab.wait_for_output_text(1, "0 of 1 file ready")
     lab.screenshot("disk-choice")
