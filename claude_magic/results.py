@@ -1,6 +1,7 @@
 """Frozen values that flow from the core to the renderer, the magics and the user.
 
-Stdlib only (``render`` is imported lazily inside ``_repr_mimebundle_``). SDK objects never
+Stdlib and ``claude_magic._format`` only; the renderer is imported lazily inside
+``_repr_mimebundle_`` and ``__str__`` (it imports this module for types only, so there is no cycle). SDK objects never
 reach this module: ``client`` converts them at the boundary.
 """
 
@@ -12,19 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+from claude_magic._format import human_size as human_size  # re-exported for older imports
+
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-
-
-def human_size(size: int) -> str:
-    """A byte count for people, in binary units (the Files API's 500 MB limit is 500 × 2**20 bytes)."""
-    if size < 1024:
-        return f"{size:,} byte" + ("" if size == 1 else "s")
-    value = size / 1024
-    for unit in ("KB", "MB", "GB"):
-        if value < 1024:
-            return f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} TB"
 
 
 @dataclass(frozen=True, slots=True)
