@@ -59,7 +59,8 @@ def _footer_items(turn: Turn) -> list[tuple[str, str]]:
         items.append((plural(usage.code_execution_requests, "code run"), ""))
     items.append((duration(turn.duration), ""))
     if turn.segments > 1:
-        items.append((f"continued {plural(turn.segments - 1, 'time')} after pause_turn", ""))
+        pauses = turn.segments - 1
+        items.append((plural(pauses, 'pause'), f"Claude paused its turn {plural(pauses, 'time')}; it was continued"))
     if turn.stop_reason not in (None, "end_turn", "pause_turn"):
         items.append((f"stop reason: {turn.stop_reason}", ""))
     cost = pricing.estimate_cost(turn.model, usage, turn.duration)
