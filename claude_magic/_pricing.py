@@ -1,8 +1,8 @@
 """Estimate what a turn cost from its model, token counts and duration.
 
-Stdlib only: it reads token counts through the ``TokenCounts`` protocol, so it imports nothing of ours. The prices are a small hand-kept table of public list
-prices in US dollars; they go stale, so every figure derived from them is shown as
-"estimated". Batch discounts, free container hours and regional pricing are ignored.
+Stdlib only: it reads token counts through the ``TokenCounts`` protocol, so it imports nothing of
+ours. The prices are a small hand-kept table of public list prices in US dollars; they go stale,
+so every figure derived from them is shown as "estimated". Batch discounts, free container hours and regional pricing are ignored.
 """
 
 from __future__ import annotations

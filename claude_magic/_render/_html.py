@@ -23,9 +23,7 @@ MUTED: Final = "color: var(--jp-ui-font-color2, #757575); font-size: var(--jp-ui
 BOX: Final = "margin: 0.25em 0; padding: 0.35em 0.6em"
 PRE: Final = f"{BOX}; white-space: pre; overflow-x: auto; {MONO}"  # monospace even without any stylesheet
 CODE_BG: Final = "background: var(--jp-cell-editor-background, #f7f7f7)"
-STDOUT: Final = (
-    "background: var(--jp-layout-color2, #f4f4f4); border-left: 3px solid var(--jp-border-color1, #bdbdbd)"
-)
+STDOUT: Final = "background: var(--jp-layout-color2, #f4f4f4); border-left: 3px solid var(--jp-border-color1, #bdbdbd)"
 ERROR_BG: Final = "background: var(--jp-rendermime-error-background, #fdd)"
 STDERR: Final = f"{ERROR_BG}; border-left: 3px solid var(--jp-error-color1, #d32f2f)"
 ERROR_FG: Final = "color: var(--jp-error-color1, #d32f2f)"
@@ -63,9 +61,10 @@ def pre(part: str, inner: str | Markup, style: str = PRE) -> Markup:
 
 def details(part: str, summary: str | Markup, body: str | Markup, *, is_open: bool = False) -> Markup:
     """A ``<details>`` whose muted ``<summary>`` says what is folded away."""
-    return Markup('<details class="claude-magic-{}"{}><summary class="claude-magic-header" style="{}">{}</summary>{}</details>').format(
-        part, Markup(" open") if is_open else "", MUTED, summary, body
+    template = Markup(
+        '<details class="claude-magic-{}"{}><summary class="claude-magic-header" style="{}">{}</summary>{}</details>'
     )
+    return template.format(part, Markup(" open") if is_open else "", MUTED, summary, body)
 
 
 def join(parts: Iterable[str | Markup], separator: str = "\n") -> Markup:

@@ -60,7 +60,7 @@ def _footer_items(turn: Turn) -> list[tuple[str, str]]:
     items.append((duration(turn.duration), ""))
     if turn.segments > 1:
         pauses = turn.segments - 1
-        items.append((plural(pauses, 'pause'), f"Claude paused its turn {plural(pauses, 'time')}; it was continued"))
+        items.append((plural(pauses, "pause"), f"Claude paused its turn {plural(pauses, 'time')}; it was continued"))
     if turn.stop_reason not in (None, "end_turn", "pause_turn"):
         items.append((f"stop reason: {turn.stop_reason}", ""))
     cost = pricing.estimate_cost(turn.model, usage, turn.duration)
