@@ -333,7 +333,7 @@ class ClaudeMagics(Magics):
                 f"This session has {count} turn{'s' if count != 1 else ''}: pick --turn between 1 and {count}."
             ) from None
         inputs = self.session.export_inputs(Path("claude_inputs"))
-        folders = {"input_dir": "claude_inputs", "output_dir": self.download_dir}
+        folders = {"input_dir": "claude_inputs"}
         if args.file:
             Path(args.file).write_text(export_script(turns, **folders))
         # One cell: ipykernel keeps only the last set_next_input payload and JupyterLab reads only one.

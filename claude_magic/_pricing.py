@@ -2,7 +2,8 @@
 
 Stdlib only: it reads token counts through the ``TokenCounts`` protocol, so it imports nothing of
 ours. The prices are a small hand-kept table of public list prices in US dollars; they go stale,
-so every figure derived from them is shown as "estimated". Batch discounts, free container hours and regional pricing are ignored.
+so every figure derived from them is shown as "estimated". Batch discounts, free container hours
+and regional pricing are ignored.
 """
 
 from __future__ import annotations

@@ -153,6 +153,12 @@ class Turn:
 
         return render.select(render.turn_bundle(self), include, exclude)
 
+    def __str__(self) -> str:
+        """A readable transcript: the prompt, each step as text, the files and the footer line."""
+        from claude_magic import _render as render
+
+        return f"> {self.prompt.strip()}\n\n" + render.turn_bundle(self)["text/plain"]
+
 
 @dataclass(frozen=True, slots=True)
 class UploadedFile:
