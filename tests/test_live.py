@@ -9,7 +9,10 @@ through a plain ``Session``.
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +22,23 @@ import pytest
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from test_magics import RecordingPublisher, final_bundles, script, shell_config, start_shell, stop_shell
+from test_magics import (
+    MAKE_PNG,
+    RecordingPublisher,
+    final_bundles,
+    script,
+    shell_config,
+    start_shell,
+    stop_shell,
+)
 
 from claude_magic import LivePrinter
 from claude_magic._live import updates_in_place
 from claude_magic._session import Session
 from claude_magic.testing import StandIn
+
+
+MAKE_PLOT = MAKE_PNG.replace("red.png", "revenue.png")
 
 
 @pytest.fixture
@@ -149,3 +163,21 @@ def test_the_live_printer_is_quick_to_show_a_finished_step(session: Session, sta
     ended = time.monotonic()
     first = next(at for at, text in seen if "print('first')" in text)  # printed with its output, once done
     assert first - started < ended - started - 1.0  # printed before the second step finished
+
+
+def test_the_readme_plain_python_snippet_runs_as_written(standin: StandIn, tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("### From plain Python", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    standin.set_script(
+        script([{"text": "Plotting."}, {"python": MAKE_PLOT}, {"text": "Revenue rises each month."}])
+    )
+    env = {**os.environ, "ANTHROPIC_BASE_URL": standin.base_url, "ANTHROPIC_API_KEY": "test"}
+    done = subprocess.run(
+        [sys.executable, "-c", snippet], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Revenue rises each month.") == 2  # live, then in print(turn)
+    assert done.stdout.startswith("Plotting.")
+    assert "> Plot monthly revenue." in done.stdout
+    assert (tmp_path / "claude_outputs" / "revenue.png").is_file()

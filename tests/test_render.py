@@ -793,3 +793,75 @@ def test_render_imports_light() -> None:
         "assert 'pygments' not in sys.modules, 'pygments imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- issue 10: folding, wide tables, glyphs, the import graph ------------------------------------
+
+
+def test_long_stdout_shows_its_ends_and_folds_the_middle() -> None:
+    stdout = "".join(f"line {n}\n" for n in range(1, 91))
+    markup = render.step_bundle(_code(stdout=stdout))["text/html"]
+    before, fold, after = markup.partition('<details class="claude-magic-fold">')
+    assert fold, markup
+    folded, _, tail = after.partition("</details>")
+    assert "line 1\n" in before and "line 8<" in before and "line 9\n" not in before
+    assert "line 9\n" in folded and "line 86<" in folded
+    assert "line 87\n" in tail and "line 90<" in tail
+    assert "output: 78 more lines, click to show" in folded or "stdout: 78 more lines, click to show" in folded
+    assert_inert(markup)
+    plain = render.step_bundle(_code(stdout=stdout))["text/plain"]
+    assert plain.count("line ") == 90  # the transcript is not folded
+    short = render.step_bundle(_code(stdout="a\nb\n"))["text/html"]
+    assert "<details class=\"claude-magic-fold\">" not in short
+
+
+def test_folded_stdout_still_truncates_with_a_note() -> None:
+    stdout = "".join(f"line {n}\n" for n in range(1, 501))
+    markup = render.step_bundle(_code(stdout=stdout), max_lines=100)["text/html"]
+    assert "300 more lines" not in markup  # the note counts what was left out: 400
+    assert "… 400 more lines (full text in the Turn)" in markup
+    assert "line 1\n" in markup and "line 500<" in markup and "line 200\n" not in markup
+
+
+def test_stdout_and_stderr_are_labelled_monospace_boxes() -> None:
+    markup = render.step_bundle(_code(stdout="x\n", stderr="y\n"))["text/html"]
+    assert '<div class="claude-magic-label"' in markup and ">stdout</div>" in markup and ">stderr</div>" in markup
+    for part in ("stdout", "stderr", "source"):
+        style = markup.split(f'class="claude-magic-{part}" style="', 1)[1].split('"', 1)[0]
+        assert "monospace" in style and "border-left" in style if part != "source" else "monospace" in style
+
+
+def test_a_wide_dataframe_description_folds_its_columns() -> None:
+    columns = ", ".join(f"col{n} (int64)" for n in range(50))
+    wide = UploadedFile("wide.parquet", "file_1", 10, "0" * 64, "application/vnd.apache.parquet",
+                        description=f"DataFrame, 3 rows × 50 columns: {columns}")
+    narrow = UploadedFile("n.csv", "file_2", 10, "1" * 64, "text/csv", description="DataFrame, 3 rows × 2 columns: a, b")
+    markup = render.uploaded_files_bundle([wide, narrow])["text/html"]
+    assert '<details class="claude-magic-columns"><summary' in markup
+    assert "DataFrame, 3 rows × 50 columns: show all</summary>" in markup
+    assert markup.count("<details") == 1  # the narrow one stays as it is
+    assert_inert(markup)
+
+
+def test_file_links_use_a_glyph_every_font_has() -> None:
+    markup = render.file_bundle(OutputFile("file_1", "report.pdf", "application/pdf", 3, path=Path("out/report.pdf")))
+    assert "📄" not in markup["text/html"]
+    assert all(ord(char) < 0x2600 for char in markup["text/html"])  # nothing from the emoji blocks
+
+
+def test_the_renderer_and_pricing_import_results_for_types_only() -> None:
+    """The circle results → render → pricing → results is gone: at run time only results imports render."""
+    root = Path(__file__).resolve().parent.parent / "claude_magic"
+    import ast
+
+    for path in [*sorted((root / "_render").glob("*.py")), root / "_pricing.py", root / "_format.py"]:
+        tree = ast.parse(path.read_text())
+        guarded = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for node in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in guarded:
+                assert node.module != "claude_magic.results", (path.name, ast.unparse(node))
