@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,3 +93,38 @@ def test_no_stream_prints_the_text_once(standin: StandIn, tmp_path: Path) -> Non
     assert out.count(TEXT) == 1, out
     assert out.count("hello") == 2  # the code and its output
     assert out.count("tokens in") == 1
+
+
+def test_the_stand_in_cli_speaks_plainly() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "claude_magic.testing", "--help"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "``" not in shown  # no raw reStructuredText
+    assert "ANTHROPIC_BASE_URL=http://127.0.0.1:PORT" in shown and "example:" in shown
+    server = subprocess.Popen(
+        [sys.executable, "-m", "claude_magic.testing", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stderr is not None
+        assert server.stdout.readline().startswith("ANTHROPIC_BASE_URL=http://127.0.0.1:")
+        line = server.stderr.readline()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert line.startswith("sandbox: ") and "network" in line, line
+    assert "/tmp is the host's" not in line
+    assert any(words in line for words in ("its own /tmp", "this machine's /tmp", "WITH network access")), line
+
+
+def test_make_demo_labels_cells_by_what_they_do() -> None:
+    import nbformat
+    import run_demo
+
+    notebook = nbformat.read(run_demo.NOTEBOOKS_DIR / "churn_analysis.ipynb", as_version=4)
+    labels = list(run_demo.cell_labels(notebook).values())
+    assert not any(label.startswith(("import ", "from ")) for label in labels), labels
+    assert any(label.startswith("Claude: What are the main drivers of churn") for label in labels)
+    assert "%claude_export" in labels
