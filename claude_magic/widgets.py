@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from claude_magic._format import human_size as _human_size
 from claude_magic._local_files import LocalFile, from_bytes, from_path
 from claude_magic.errors import ClaudeMagicError
 
@@ -316,12 +317,3 @@ class UploadPicker(widgets.VBox):
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from test_magics import ok, script, shell_config, start_shell, stop_shell
 
 from claude_magic._manifest import MANIFEST_NAME, DownloadManifest
 from claude_magic.testing import StandIn
+from test_magics import ok, script, shell_config, start_shell, stop_shell
 
 CHART = "import os\nopen(os.path.join(os.environ['OUTPUT_DIR'], 'chart.png'), 'wb').write(b'\\x89PNG run')"
 CELL = "%%claude_exec\nDraw the chart."
@@ -88,7 +88,7 @@ def test_exported_code_writes_to_a_local_folder_and_says_so(
         "open(os.path.join(os.environ['OUTPUT_DIR'], 'chart.png'), 'wb').write(b'local')\n"
         "print(open('/tmp/squares.csv').read())"
     )
-    standin.set_script(script([{"python": sandbox_code}, {"bash": "cp /tmp/squares.csv \"$OUTPUT_DIR/\""}]))
+    standin.set_script(script([{"python": sandbox_code}, {"bash": 'cp /tmp/squares.csv "$OUTPUT_DIR/"'}]))
     ok(shell, "%%claude_exec\nSquares.")
     downloaded = (tmp_path / "downloads" / "chart.png").read_bytes()
     ok(shell, "%claude_export --file analysis.py")

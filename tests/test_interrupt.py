@@ -31,7 +31,9 @@ class Kernel:
         self.manager = manager
         self.client = client
 
-    def execute(self, code: str, *, until: Any = None, timeout: float = 60) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def execute(
+        self, code: str, *, until: Any = None, timeout: float = 60
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Run ``code``; call ``until(messages)`` after each message, interrupt when it first says so."""
         msg_id = self.client.execute(code)
         messages: list[dict[str, Any]] = []

@@ -22,6 +22,11 @@ import pytest
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
+
+from claude_magic import LivePrinter
+from claude_magic._live import updates_in_place
+from claude_magic._session import Session
+from claude_magic.testing import StandIn
 from test_magics import (
     MAKE_PNG,
     RecordingPublisher,
@@ -31,12 +36,6 @@ from test_magics import (
     start_shell,
     stop_shell,
 )
-
-from claude_magic import LivePrinter
-from claude_magic._live import updates_in_place
-from claude_magic._session import Session
-from claude_magic.testing import StandIn
-
 
 MAKE_PLOT = MAKE_PNG.replace("red.png", "revenue.png")
 
@@ -52,8 +51,8 @@ def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_the_strategy_follows_the_publisher() -> None:
     assert not updates_in_place(DisplayPublisher())  # terminal IPython: it prints every update
     assert updates_in_place(RecordingPublisher())
-    from IPython.core.displaypub import CapturingDisplayPublisher
     from ipykernel.zmqshell import ZMQDisplayPublisher
+    from IPython.core.displaypub import CapturingDisplayPublisher
 
     assert updates_in_place(CapturingDisplayPublisher())
     assert updates_in_place(ZMQDisplayPublisher())
@@ -130,9 +129,7 @@ def test_where_displays_cannot_update_each_step_is_printed_once(
 
 
 def test_live_printer_and_str_of_a_turn_in_plain_python(session: Session, standin: StandIn) -> None:
-    standin.set_script(
-        script([{"text": "Computing."}, {"python": "print(6 * 7)"}, {"text": "The answer is **42**."}])
-    )
+    standin.set_script(script([{"text": "Computing."}, {"python": "print(6 * 7)"}, {"text": "The answer is **42**."}]))
     stream = io.StringIO()
     turn = session.run("What is six times seven?", on_event=LivePrinter(stream))
     printed = stream.getvalue()
@@ -169,9 +166,7 @@ def test_the_readme_plain_python_snippet_runs_as_written(standin: StandIn, tmp_p
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     section = readme.split("### From plain Python", 1)[1]
     snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
-    standin.set_script(
-        script([{"text": "Plotting."}, {"python": MAKE_PLOT}, {"text": "Revenue rises each month."}])
-    )
+    standin.set_script(script([{"text": "Plotting."}, {"python": MAKE_PLOT}, {"text": "Revenue rises each month."}]))
     env = {**os.environ, "ANTHROPIC_BASE_URL": standin.base_url, "ANTHROPIC_API_KEY": "test"}
     done = subprocess.run(
         [sys.executable, "-c", snippet], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False

@@ -7,7 +7,6 @@ hold only our tags, no event handlers, no scripts, no external or ``javascript:`
 from __future__ import annotations
 
 import base64
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -812,7 +811,7 @@ def test_long_stdout_shows_its_ends_and_folds_the_middle() -> None:
     plain = render.step_bundle(_code(stdout=stdout))["text/plain"]
     assert plain.count("line ") == 90  # the transcript is not folded
     short = render.step_bundle(_code(stdout="a\nb\n"))["text/html"]
-    assert "<details class=\"claude-magic-fold\">" not in short
+    assert '<details class="claude-magic-fold">' not in short
 
 
 def test_folded_stdout_still_truncates_with_a_note() -> None:
@@ -833,9 +832,17 @@ def test_stdout_and_stderr_are_labelled_monospace_boxes() -> None:
 
 def test_a_wide_dataframe_description_folds_its_columns() -> None:
     columns = ", ".join(f"col{n} (int64)" for n in range(50))
-    wide = UploadedFile("wide.parquet", "file_1", 10, "0" * 64, "application/vnd.apache.parquet",
-                        description=f"DataFrame, 3 rows × 50 columns: {columns}")
-    narrow = UploadedFile("n.csv", "file_2", 10, "1" * 64, "text/csv", description="DataFrame, 3 rows × 2 columns: a, b")
+    wide = UploadedFile(
+        "wide.parquet",
+        "file_1",
+        10,
+        "0" * 64,
+        "application/vnd.apache.parquet",
+        description=f"DataFrame, 3 rows × 50 columns: {columns}",
+    )
+    narrow = UploadedFile(
+        "n.csv", "file_2", 10, "1" * 64, "text/csv", description="DataFrame, 3 rows × 2 columns: a, b"
+    )
     markup = render.uploaded_files_bundle([wide, narrow])["text/html"]
     assert '<details class="claude-magic-columns"><summary' in markup
     assert "DataFrame, 3 rows × 50 columns: show all</summary>" in markup

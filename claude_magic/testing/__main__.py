@@ -16,7 +16,6 @@ from types import FrameType
 from claude_magic.testing.script import Script
 from claude_magic.testing.server import StandIn
 
-
 _DESCRIPTION = """\
 Serve the offline stand-in of the Anthropic API (Files and Messages with code execution).
 
