@@ -104,7 +104,7 @@ def test_hostile_text_output_and_file_names_run_no_script(
     lab.wait_for_output(1, 'img[src^="data:image/png"]')
     lab.screenshot("live-turn")
     lab.screenshot("live-turn-cell", cell=1)
-    assert_turn_shows_payloads_as_text(lab, 1, ".jp-RenderedMarkdown")
+    assert_turn_shows_payloads_as_text(lab, 1, ".claude-magic-text")  # prose: inert HTML from markdown-it-py
     assert_inert(lab, urls)
 
     # The same turn again through Turn._repr_mimebundle_ (one text/html block).
@@ -159,8 +159,8 @@ def test_hostile_file_names_in_the_picker_run_no_script(
     lab.wait_for_output_text(1, "select some and press Upload selected")
     select = lab.output(1, "select").first
     labels = [label.replace("\xa0", " ") for label in select.locator("option").all_inner_texts()]  # nbsp: ipywidgets
-    assert f"{IMG_TAG}.csv (4 B)" in labels, labels
-    select.select_option(index=labels.index(f"{IMG_TAG}.csv (4 B)"))
+    assert f"{IMG_TAG}.csv (4 bytes)" in labels, labels
+    select.select_option(index=labels.index(f"{IMG_TAG}.csv (4 bytes)"))
     lab.output(1, "button").filter(has_text="Upload selected").click()
     lab.wait_for_output_text(1, "0 of 1 file ready")
     lab.screenshot("disk-choice")
