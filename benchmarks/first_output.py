@@ -76,7 +76,8 @@ def _is_step(data: dict[str, Any]) -> bool:
     """A step with something to read (not the progress line, not an empty placeholder)."""
     if not data.get("text/plain", "").strip():
         return False
-    return "text/markdown" in data or "claude-magic-step" in data.get("text/html", "")
+    markup = data.get("text/html", "")
+    return "claude-magic-text" in markup or "claude-magic-step" in markup
 
 
 def _is_footer(data: dict[str, Any]) -> bool:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from claude_magic import errors, results, testing
+    from claude_magic._live import LivePrinter
     from claude_magic._session import Session
     from claude_magic.errors import (
         ApiError,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 # name -> module it lives in (imported on first access, so `import claude_magic` stays light)
 _EXPORTS: dict[str, str] = {
     "Session": "claude_magic._session",
+    "LivePrinter": "claude_magic._live",
     "UploadPicker": "claude_magic.widgets",
     **dict.fromkeys(
         (
@@ -92,6 +94,7 @@ __all__ = [
     "EditStep",
     "Execution",
     "FileTooLargeError",
+    "LivePrinter",
     "LocalFileNotFoundError",
     "MissingApiKeyError",
     "Notice",

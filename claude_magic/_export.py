@@ -3,27 +3,38 @@
 Pure and stdlib only: ``Turn`` values in, Python source out. Bash commands become IPython
 ``!`` lines (or ``%%bash`` cells when they span several lines) and text-editor writes become
 ``pathlib`` calls, so the exported cells run in a notebook.
+
+Run locally, the code must not write where the sandbox wrote: absolute sandbox paths (``/tmp/…``)
+become paths under a local work folder, ``$OUTPUT_DIR`` points into it, and a header says so.
+Files Claude's code produced in the sandbox (downloaded to ``claude_outputs/``) are left alone.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from claude_magic.results import CodeStep, EditStep, Turn
 
+WORK_DIR: Final = "claude_export"
+# "/tmp" at the start of a path: not inside another path ("a/tmp"), a name ("my/tmp") or a variable.
+_SANDBOX_TMP: Final = re.compile(r"(?<![\w.~/$-])/tmp(?=/|\b)")
+
 _PREAMBLE = """\
-# Inputs are read from $INPUT_DIR and outputs written to $OUTPUT_DIR, as in Claude's sandbox.
+# Exported from Claude's sandbox. Run here, this code reads its inputs from {inputs}/ and writes
+# what it makes under {work}/ ($OUTPUT_DIR is {outputs}/, the sandbox's /tmp is {work}/tmp/),
+# so it never writes over the files downloaded from the sandbox.
 import os
-os.environ.setdefault("INPUT_DIR", {inputs!r})
-os.environ.setdefault("OUTPUT_DIR", {outputs!r})
-os.makedirs(os.environ["OUTPUT_DIR"], exist_ok=True)"""
+os.environ["INPUT_DIR"] = {inputs!r}
+os.environ["OUTPUT_DIR"] = {outputs!r}
+os.makedirs(os.environ["OUTPUT_DIR"], exist_ok=True)
+os.makedirs({tmp!r}, exist_ok=True)"""
 
 
-def export_cells(
-    turns: Sequence[Turn], *, input_dir: str = "claude_inputs", output_dir: str = "claude_outputs"
-) -> list[str]:
+def export_cells(turns: Sequence[Turn], *, input_dir: str = "claude_inputs", work_dir: str = WORK_DIR) -> list[str]:
     """One notebook cell source per step that changed or ran something, after a preamble that sets the folders."""
-    return _export(turns, notebook=True, input_dir=input_dir, output_dir=output_dir)
+    return _export(turns, notebook=True, input_dir=input_dir, work_dir=work_dir)
 
 
 def export_cell(turns: Sequence[Turn], **folders: str) -> str:
@@ -36,32 +47,39 @@ def export_script(turns: Sequence[Turn], **folders: str) -> str:
     return "\n\n# %%\n".join(_export(turns, notebook=False, **folders)) + "\n"
 
 
+def local_paths(code: str, work_dir: str = WORK_DIR) -> str:
+    """``code`` with absolute sandbox paths (``/tmp/…``) moved under the local ``work_dir``."""
+    return _SANDBOX_TMP.sub(f"{work_dir}/tmp", code)
+
+
 def _export(
-    turns: Sequence[Turn], *, notebook: bool, input_dir: str = "claude_inputs", output_dir: str = "claude_outputs"
+    turns: Sequence[Turn], *, notebook: bool, input_dir: str = "claude_inputs", work_dir: str = WORK_DIR
 ) -> list[str]:
-    cells = [_PREAMBLE.format(inputs=input_dir, outputs=output_dir)]
+    preamble = _PREAMBLE.format(inputs=input_dir, work=work_dir, outputs=f"{work_dir}/outputs", tmp=f"{work_dir}/tmp")
+    cells = [preamble]
     for number, turn in enumerate(turns, start=1):
         header = f"# Turn {number}: {_first_line(turn.prompt)}\n"
         for step in turn.steps:
-            source = _step_source(step, notebook=notebook)
+            source = _step_source(step, notebook=notebook, work_dir=work_dir)
             if source:
                 cells.append(header + source)
                 header = ""
     return cells
 
 
-def _step_source(step: object, *, notebook: bool) -> str:
+def _step_source(step: object, *, notebook: bool, work_dir: str) -> str:
     if isinstance(step, CodeStep):
+        code = local_paths(step.code, work_dir)
         if step.language == "python":
-            return step.code.rstrip()
-        return _shell(step.code.strip(), notebook=notebook)
+            return code.rstrip()
+        return _shell(code.strip(), notebook=notebook)
     if isinstance(step, EditStep):
-        path = step.path
+        path = local_paths(step.path, work_dir)
         if step.command == "create" and step.file_text is not None:
             return (
                 "from pathlib import Path\n"
                 f"Path({path!r}).parent.mkdir(parents=True, exist_ok=True)\n"
-                f"Path({path!r}).write_text({step.file_text!r})"
+                f"Path({path!r}).write_text({local_paths(step.file_text, work_dir)!r})"
             )
         if step.command == "str_replace" and step.old_str is not None:
             return (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,23 +25,14 @@ from claude_magic import _magic_input as checks
 from claude_magic import _render as render
 from claude_magic._client import DEFAULT_MODEL, warm_up
 from claude_magic._export import export_cell, export_script
+from claude_magic._live import INTERRUPTED, Update, choose_view
 from claude_magic._local_files import prepare
+from claude_magic._manifest import DownloadManifest, cell_key
 from claude_magic._session import DEFAULT_MAX_TOKENS, Session
 from claude_magic.errors import ClaudeMagicError
-from claude_magic.results import (
-    CodeStep,
-    EditStep,
-    Notice,
-    Step,
-    StepUpdate,
-    TextStep,
-    Turn,
-    TurnEvent,
-    UploadBatch,
-)
+from claude_magic.results import Turn, UploadBatch
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
-_TEXT_REFRESH_SECONDS = 0.15  # how often streaming text is re-rendered
 
 
 @magics_class
@@ -276,11 +266,13 @@ class ClaudeMagics(Magics):
             args = _parse_args(self.claude_exec, options)
             checks.check_exec_options(args, download_dir=self.download_dir, uploads=self.session.uploads)
         if not prompt.strip():
-            raise UsageError("The prompt is empty: write what Claude should do below %%claude_exec.")
+            where = "below %%claude_exec" if cell is not None else "after %claude_exec, on the same line"
+            raise UsageError(f"The prompt is empty: write what Claude should do {where}.")
+        key = cell_key(options, prompt)
         prompt = self._interpolate(prompt.strip())
         session = self.session
         with self._user_errors():
-            turn = self._run_live(session, prompt, args)
+            turn = self._run_live(session, prompt, args, key)
         self._refresh_pickers()
         if args.out:
             self._user_ns[args.out] = turn
@@ -365,30 +357,36 @@ class ClaudeMagics(Magics):
     @argument("--file", help="Also write the code as a Python script to this path.")
     @line_magic
     def claude_export(self, line: str) -> None:
-        """Put the code Claude ran into a new cell below, so the analysis can be rerun locally.
+        """Replace this cell with the code Claude ran, so the analysis can be rerun locally.
 
-        Where the frontend cannot insert cells, the code is shown to copy; ``--file`` also
-        writes it as a script.
+        As ``%load`` does, the cell's first line keeps the command as a comment (uncomment it to
+        export again); rerunning the cell runs the code here, in local folders. Where the
+        frontend cannot replace cells, the code is shown to copy; ``--file`` also writes it as
+        a script.
         """
         args = _parse_args(self.claude_export, line)
         with self._user_errors():
             turns = checks.chosen_turns(args.turn, self.turns)
             script = checks.script_path(args.file)
         inputs = self.session.export_inputs(Path("claude_inputs"))
-        folders = {"input_dir": "claude_inputs", "output_dir": self.download_dir}
+        folders = {"input_dir": "claude_inputs"}
         if script is not None:
             script.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made, as for downloads
             script.write_text(export_script(turns, **folders))
         # One cell: ipykernel keeps only the last set_next_input payload and JupyterLab reads only one.
-        source = export_cell(turns, **folders)
-        self._shell.set_next_input(source, replace=False)
+        # It replaces this cell, as %load does: the first line keeps the command, commented out, so
+        # rerunning the notebook reruns the code locally and never adds a second copy.
+        source = f"# %claude_export {line.strip()}".rstrip() + "\n" + export_cell(turns, **folders)
+        self._shell.set_next_input(source, replace=True)
         display(render.export_bundle([source], inputs=inputs, script=args.file), raw=True)
 
     # Helpers
 
-    def _run_live(self, session: Session, prompt: str, args: Any) -> Turn:
-        """Run one turn, rendering each step as it arrives, in place."""
-        view = _LiveView(show_code=self.show_code)
+    def _run_live(self, session: Session, prompt: str, args: Any, key: str) -> Turn:
+        """Run one turn, showing each step as it arrives; files this cell saved last time make way."""
+        manifest = DownloadManifest(Path(args.outdir) if args.outdir else session.download_dir)
+        previous = manifest.set_aside(key)  # deleted only once this run succeeds
+        view = choose_view(self._shell.display_pub, _show_in_place, show_code=self.show_code)
         try:
             turn = session.run(
                 prompt,
@@ -402,16 +400,19 @@ class ClaudeMagics(Magics):
                 new=args.new,
             )
         except KeyboardInterrupt:
-            view.finish(None)
-            display(
-                render.notice_bundle("Interrupted: the conversation and container are as they were before this cell."),
-                raw=True,
-            )
-            raise
+            manifest.restore(previous)
+            view.finish(None, interrupted=True)
+            if not self.short_errors:
+                raise
+            # One line instead of a traceback through the SDK; still an error, so Run All stops here.
+            raise UsageError(INTERRUPTED) from None
         except BaseException:
-            view.finish(None)
+            manifest.restore(previous)
+            view.finish(None, interrupted=True)
             raise
+        manifest.discard(key, previous)
         view.finish(turn)
+        manifest.record(key, [file.path for file in turn.files if file.path is not None])
         return turn
 
     def _resolve_source(self, source: str) -> Any:
@@ -498,76 +499,14 @@ class ClaudeMagics(Magics):
         display(render.notice_bundle(f"Recording this session's API exchanges into {args.path}."), raw=True)
 
 
-class _LiveView:
-    """The outputs of one running turn: one display per step, updated in place."""
+def _show_in_place(bundle: dict[str, str]) -> Update:
+    """Display ``bundle`` and return what replaces it in place (the live view's ``Show``)."""
+    handle = display(bundle, raw=True, display_id=True)
 
-    def __init__(self, *, show_code: bool) -> None:
-        self._show_code = show_code
-        self._started = time.monotonic()
-        self._steps: dict[int, Any] = {}  # step index -> display handle
-        self._files: dict[str, Any] = {}  # file id -> display handle (placeholder until downloaded)
-        self._last_text_update: dict[int, float] = {}
-        self._status = display(render.progress_bundle("Claude is working…"), raw=True, display_id=True)
-        self.first_output_at: float | None = None
+    def update(new: dict[str, str]) -> None:
+        handle.update(new, raw=True)
 
-    def on_event(self, event: TurnEvent) -> None:
-        if isinstance(event, Notice):
-            display(render.notice_bundle(event.message), raw=True)
-            return
-        if isinstance(event, StepUpdate):
-            self._show_step(event)
-            self._status_update(len(self._steps))
-
-    def finish(self, turn: Turn | None) -> None:
-        # Outputs cannot be removed, only emptied: empty HTML renders as nothing in every frontend.
-        self._status.update({"text/plain": "", "text/html": ""}, raw=True)
-        if turn is not None:
-            display(render.turn_footer_bundle(turn), raw=True)
-
-    def _show_step(self, event: StepUpdate) -> None:
-        now = time.monotonic()
-        handle = self._steps.get(event.index)
-        if handle is None and isinstance(event.step, TextStep) and not event.step.text.strip():
-            return  # no empty placeholder: the display is created with the first words
-        if (
-            handle is not None
-            and not event.done
-            and event.step.kind == "text"
-            and now - self._last_text_update.get(event.index, 0.0) < _TEXT_REFRESH_SECONDS
-        ):
-            return  # coalesce streaming text updates
-        bundle = render.step_bundle(event.step, show_code=self._show_code)
-        if handle is None:
-            self._steps[event.index] = display(bundle, raw=True, display_id=True)
-            if self.first_output_at is None:
-                self.first_output_at = now
-        else:
-            handle.update(bundle, raw=True)
-        self._last_text_update[event.index] = now
-        self._show_files(event.step)
-
-    def _show_files(self, step: Step) -> None:
-        if not isinstance(step, CodeStep | EditStep) or step.result is None:
-            return
-        done = {file.file_id: file for file in step.result.files}
-        for file_id in step.result.file_ids:
-            handle = self._files.get(file_id)
-            file = done.get(file_id)
-            if file is not None:
-                bundle = render.file_bundle(file)
-                if handle is None:
-                    self._files[file_id] = display(bundle, raw=True, display_id=True)
-                else:
-                    handle.update(bundle, raw=True)
-            elif handle is None:  # keep the file's place in the output order until it is downloaded
-                self._files[file_id] = display(
-                    render.progress_bundle(f"Downloading {file_id}…"), raw=True, display_id=True
-                )
-
-    def _status_update(self, steps: int) -> None:
-        elapsed = time.monotonic() - self._started
-        counted = f"{steps} step" if steps == 1 else f"{steps} steps"
-        self._status.update(render.progress_bundle(f"Claude is working… {counted}, {elapsed:.0f} s"), raw=True)
+    return update
 
 
 _LINE_PROMPT = re.compile(r"^(\s*)%claude_exec(?:[ \t]+(.*?))?[ \t]*$")

@@ -71,20 +71,8 @@ def session_entries(session: Session, states: Mapping[str, str]) -> list[PickerE
 
 
 def in_container_ids(session: Session) -> set[str]:
-    """File ids an earlier turn of this conversation attached to the container the next turn uses.
-
-    The session keeps no list of a container's files; the conversation records every attachment
-    (``container_upload`` blocks), and a new container (``Session.new_container``, ``reset``) has none.
-    """
-    if session.container is None:
-        return set()
-    return {
-        str(block.get("file_id"))
-        for message in session.history
-        if message.get("role") == "user" and isinstance(message.get("content"), list)
-        for block in message["content"]
-        if isinstance(block, dict) and block.get("type") == "container_upload"
-    }
+    """File ids an earlier turn attached to the container the next turn uses."""
+    return {entry.file_id for entry in session.in_container}
 
 
 def count(number: int, noun: str) -> str:

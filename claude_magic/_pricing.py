@@ -1,23 +1,22 @@
 """Estimate what a turn cost from its model, token counts and duration.
 
-Stdlib only (``results`` for types). The prices are a small hand-kept table of public list
-prices in US dollars; they go stale, so every figure derived from them is shown as
-"estimated". Batch discounts, free container hours and regional pricing are ignored.
+Stdlib only: it reads token counts through the ``TokenCounts`` protocol, so it imports nothing of
+ours. The prices are a small hand-kept table of public list prices in US dollars; they go stale,
+so every figure derived from them is shown as "estimated". Batch discounts, free container hours
+and regional pricing are ignored.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from claude_magic.results import Usage
+from typing import Final, Protocol
 
 __all__ = [
     "CONTAINER_DOLLARS_PER_HOUR",
     "CONTAINER_MINIMUM_SECONDS",
     "ModelPrice",
+    "TokenCounts",
     "container_cost",
     "estimate_cost",
     "model_price",
@@ -27,6 +26,21 @@ CONTAINER_DOLLARS_PER_HOUR: Final = 0.05
 CONTAINER_MINIMUM_SECONDS: Final = 5 * 60
 _CACHE_READ_FACTOR: Final = 0.1  # cache hits cost a tenth of the input price
 _CACHE_WRITE_FACTOR: Final = 1.25  # 5-minute cache writes cost a quarter more than input
+
+
+class TokenCounts(Protocol):
+    """What a cost estimate reads from ``claude_magic.results.Usage``."""
+
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def cache_read_input_tokens(self) -> int: ...
+    @property
+    def cache_creation_input_tokens(self) -> int: ...
+    @property
+    def code_execution_requests(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +112,7 @@ def container_cost(duration: float) -> float:
     return max(duration, CONTAINER_MINIMUM_SECONDS) / 3600 * CONTAINER_DOLLARS_PER_HOUR
 
 
-def estimate_cost(model: str, usage: Usage, duration: float) -> float | None:
+def estimate_cost(model: str, usage: TokenCounts, duration: float) -> float | None:
     """Estimate a turn's cost in US dollars from list prices.
 
     Tokens are priced per model (cache reads and writes at their usual multiples of the input
@@ -110,7 +124,7 @@ def estimate_cost(model: str, usage: Usage, duration: float) -> float | None:
     ----------
     model : str
         The model id the turn used.
-    usage : Usage
+    usage : TokenCounts
         Token and tool counts summed over the turn.
     duration : float
         The turn's duration in seconds.

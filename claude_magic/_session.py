@@ -94,6 +94,7 @@ class Session:
         self._paused = False  # the last turn ended with pause_turn: the next one finishes it first
         self._uploads: dict[str, UploadedFile] = {}  # file_id -> file, in upload order
         self._pending: dict[str, UploadedFile] = {}  # to attach with the next turn
+        self._in_container: dict[str, UploadedFile] = {}  # attached to the current container by earlier turns
         self._turns = TurnLog(image_bytes_limit=memory_limit)
         self._recording: Any = None  # the recording httpx client while recording
         if record is not None:
@@ -125,6 +126,11 @@ class Session:
     def pending(self) -> tuple[UploadedFile, ...]:
         """Files the next turn attaches to the container."""
         return tuple(self._pending.values())
+
+    @property
+    def in_container(self) -> tuple[UploadedFile, ...]:
+        """This session's files that earlier turns put in the current container (it keeps them)."""
+        return tuple(entry for file_id, entry in self._in_container.items() if file_id in self._uploads)
 
     @property
     def turns(self) -> tuple[Turn, ...]:
@@ -189,6 +195,7 @@ class Session:
         with self._lock:
             self._messages, self._container, self._paused = (), None, False
             self._pending = dict(self._uploads)
+            self._in_container = {}
             self._turns.clear()
 
     def new_container(self) -> None:
@@ -196,6 +203,7 @@ class Session:
         with self._lock:
             self._container = None
             self._pending = dict(self._uploads)
+            self._in_container = {}
 
     def reconnect(self, *, base_url: str | None, timeout: float, max_retries: int) -> str | None:
         """Use new connection settings from the next request on.
@@ -221,7 +229,7 @@ class Session:
             if new == old:
                 return None
             self._messages, self._container, self._paused = (), None, False
-            self._uploads, self._pending = {}, {}
+            self._uploads, self._pending, self._in_container = {}, {}, {}
             self._turns.clear()
         return (
             "Connected to another server or account: started a fresh conversation; files uploaded before "
@@ -395,6 +403,11 @@ class Session:
             for entry in outcome.dropped:
                 self._uploads.pop(entry.file_id, None)
                 self._pending.pop(entry.file_id, None)
+            if fresh or outcome.container_restarted or outcome.container is None:
+                self._in_container = {}
+            for old_id, _ in outcome.replaced:
+                self._in_container.pop(old_id, None)
+            self._in_container.update({entry.file_id: entry for entry in outcome.attached})
             if outcome.prompt_sent:
                 attached = {entry.file_id for entry in outcome.attached}
                 self._pending = {key: value for key, value in self._pending.items() if key not in attached}

@@ -1,6 +1,7 @@
 """Frozen values that flow from the core to the renderer, the magics and the user.
 
-Stdlib only (``render`` is imported lazily inside ``_repr_mimebundle_``). SDK objects never
+Stdlib and ``claude_magic._format`` only; the renderer is imported lazily inside
+``_repr_mimebundle_`` and ``__str__`` (it imports this module for types only, so there is no cycle). SDK objects never
 reach this module: ``client`` converts them at the boundary.
 """
 
@@ -11,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
-
-from claude_magic._format import human_size
 
 __all__ = [
     "CONTAINER_MAX_AGE",
@@ -35,6 +34,8 @@ __all__ = [
     "Usage",
     "human_size",
 ]
+
+from claude_magic._format import human_size as human_size  # re-exported for older imports
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
@@ -198,6 +199,12 @@ class Turn:
         from claude_magic import _render as render  # deferred: results stays import-light
 
         return render.select(render.turn_bundle(self), include, exclude)
+
+    def __str__(self) -> str:
+        """A readable transcript: the prompt, each step as text, the files and the footer line."""
+        from claude_magic import _render as render
+
+        return f"> {self.prompt.strip()}\n\n" + render.turn_bundle(self)["text/plain"]
 
 
 @dataclass(frozen=True, slots=True)

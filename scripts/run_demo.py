@@ -211,8 +211,42 @@ class _ThisPythonKernel(AsyncKernelManager):
         return KernelSpecManager(kernel_dirs=[])  # only ipykernel's own "python3": sys.executable
 
 
+def cell_labels(notebook: NotebookNode) -> dict[int, str]:
+    """What each code cell does, in a few words: ``[2/8] Load the data`` rather than ``[2/8] import os``.
+
+    A ``%%claude_exec`` cell is labelled by its prompt, another magic by its own line (they say what
+    they do), and plain Python by the heading (else the first sentence) of the Markdown above it,
+    numbered when several cells share one; else by its first line.
+    """
+    labels: dict[int, str] = {}
+    heading = ""
+    under_heading = 0
+    for index, cell in enumerate(notebook.cells):
+        lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+        if cell.cell_type == "markdown" and lines:
+            titles = [line for line in lines if line.startswith("#")]
+            title = titles[0] if titles else lines[0].replace("**", "").split(". ", 1)[0]
+            heading = title.lstrip("#").strip().strip("*_.").strip()
+            under_heading = 0
+            continue
+        if cell.cell_type != "code" or not lines:
+            continue
+        first = lines[0]
+        if first.startswith(("%%claude_exec", "%claude_exec")):
+            prompt = lines[1] if first.startswith("%%") and len(lines) > 1 else first.split(maxsplit=1)[-1]
+            labels[index] = f"Claude: {prompt}"
+        elif first.startswith("%"):
+            labels[index] = first
+        elif heading:
+            under_heading += 1
+            labels[index] = heading if under_heading == 1 else f"{heading} ({under_heading})"
+        else:
+            labels[index] = first
+    return labels
+
+
 class Progress:
-    """One line per code cell: ``[N/M] first line ... 3.2s``; on a terminal, elapsed time ticks while it runs."""
+    """One line per code cell: ``[N/M] what it does ... 3.2s``; on a terminal, elapsed time ticks while it runs."""
 
     def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total = total
@@ -225,13 +259,8 @@ class Progress:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
-    def start(self, number: int, source: str) -> None:
-        lines = [line.strip() for line in source.splitlines() if line.strip()]
-        first = lines[0] if lines else ""
-        if first.startswith("%%") and len(lines) > 1:  # a cell magic: its first line of content says more
-            first = f"{first}: {lines[1]}"
-        if len(first) > LABEL_WIDTH:
-            first = first[: LABEL_WIDTH - 1] + "…"
+    def start(self, number: int, label: str) -> None:
+        first = label if len(label) <= LABEL_WIDTH else label[: LABEL_WIDTH - 1] + "…"
         width = len(str(self.total))
         self._label = f"  [{number:>{width}}/{self.total}] {first:<{LABEL_WIDTH}}"
         self._cell_started = time.monotonic()
@@ -305,10 +334,11 @@ def run_notebook(
     notebook = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
     code_cells = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code" and cell.source.strip()]
     shown = Progress(len(code_cells), progress)
+    labels = cell_labels(notebook)
     failed_cell: list[int] = []
 
     def on_execute(cell: NotebookNode, cell_index: int, **_: Any) -> None:
-        shown.start(code_cells.index(cell_index) + 1, cell.source)
+        shown.start(code_cells.index(cell_index) + 1, labels.get(cell_index, ""))
 
     def on_executed(cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any], **_: Any) -> None:
         failed = execute_reply.get("content", {}).get("status") != "ok"
@@ -417,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r.name for r in results if r.error or (not live and sandbox_failures(r.notebook))]
     print(f"\n{'Failed: ' + ', '.join(failed) if failed else 'Done'} in {time.monotonic() - started:.0f}s.")
     if not failed:
-        print(f"Open {_shown(results[0].html)} in a browser, or {_shown(results[0].ipynb)} in Jupyter.")
+        for result in results:
+            print(f"Open {_shown(result.html)} in a browser, or {_shown(result.ipynb)} in Jupyter.")
     return 1 if failed else 0
 
 

@@ -195,7 +195,7 @@ def test_upload_then_exec_in_later_cells_reuses_container_and_its_files(
     assert "total 60" in first
     container = magics(shell).session.container
     assert container is not None
-    assert container.id in first
+    assert container.id[-6:] in first and "container container" not in first  # the footer names it briefly
 
     second = plain(ok(shell, "%%claude_exec\nWhat did you write down?"))
     assert "total was 60" in second  # a file the first cell's code wrote, read in the same container
@@ -218,8 +218,9 @@ def test_rendered_outputs_are_what_really_ran(shell: InteractiveShell, standin: 
     bundles = ok(shell, "%%claude_exec\nDraw a red square.")
     assert bundles
     assert all("text/plain" in bundle for bundle in bundles)
-    markdown = [bundle for bundle in bundles if "text/markdown" in bundle]
-    assert [bundle["text/markdown"] for bundle in markdown] == ["I'll draw a **red** square.", "Here it is."]
+    prose = [bundle for bundle in bundles if "claude-magic-text" in bundle.get("text/html", "")]
+    assert [bundle["text/plain"] for bundle in prose] == ["I'll draw a **red** square.", "Here it is."]
+    assert "<strong>red</strong>" in prose[0]["text/html"]
     (code,) = [bundle for bundle in bundles if "claude-magic-step" in bundle.get("text/html", "")]
     assert "wrote red.png" in code["text/plain"]
     assert "wrote red.png" in code["text/html"]
@@ -231,7 +232,10 @@ def test_rendered_outputs_are_what_really_ran(shell: InteractiveShell, standin: 
     assert "claude-magic-footer" in footer["text/html"]
     assert "claude-sonnet-5" in footer["text/plain"]
     assert "tokens in" in footer["text/plain"]
-    kinds = ["markdown" if "text/markdown" in b else "png" if "image/png" in b else "html" for b in bundles]
+    kinds = [
+        "markdown" if "claude-magic-text" in b.get("text/html", "") else "png" if "image/png" in b else "html"
+        for b in bundles
+    ]
     assert kinds == ["markdown", "html", "png", "markdown", "html"]  # in the order it happened
     saved = Path(shell.config.ClaudeMagics.download_dir) / "red.png"
     assert saved.read_bytes().startswith(PNG_SIGNATURE)
@@ -589,7 +593,7 @@ def test_expired_container_is_replaced_without_an_error(
     text = plain(bundles)
     assert "total 60" in text  # the upload was attached to the new container
     assert "has expired or is gone" in text
-    assert "new container" in bundles[-1]["text/plain"]
+    assert "new sandbox" in bundles[-1]["text/plain"]
     new = magics(shell).session.container
     assert new is not None
     assert new.id != old.id
@@ -765,7 +769,7 @@ def test_steps_are_shown_while_the_turn_is_still_running(shell: InteractiveShell
     finished_at = float(turn.code[0].result.stdout.split()[-1])  # the sandbox's clock, same machine
     events = recorder.published
 
-    text_shown = next(e for e in events if "text/markdown" in e.data and e.data["text/markdown"].strip())
+    text_shown = next(e for e in events if "claude-magic-text" in e.data.get("text/html", ""))
     code_shown = next(e for e in events if "time.sleep(0.6)" in e.data.get("text/plain", ""))
     footer = next(e for e in events if "claude-magic-footer" in e.data.get("text/html", ""))
     assert text_shown.at < finished_at - 0.3  # prose was on screen while the code still ran
@@ -774,15 +778,15 @@ def test_steps_are_shown_while_the_turn_is_still_running(shell: InteractiveShell
     assert text_shown.at < code_shown.at < footer.at
     assert events.index(footer) == len(events) - 1
 
-    # The prose display is created once and then updated in place through its display_id.
-    first_text = next(e for e in events if "text/markdown" in e.data)
+    # The prose takes the status line's display (the status moves below it) and is then updated in place.
+    first_text = next(e for e in events if "claude-magic-text" in e.data.get("text/html", ""))
     assert first_text.display_id
-    assert not first_text.update
     assert all(e.data["text/plain"].strip() for e in events if not e.update)  # no empty placeholders
     same = [e for e in events if e.display_id == first_text.display_id]
+    assert not same[0].update and "Claude is working" in same[0].data["text/plain"]
     assert all(e.update for e in same[1:])
-    assert len(same) >= 2
-    assert same[-1].data["text/markdown"].strip() == long_text.strip()
+    assert len(same) >= 3
+    assert same[-1].data["text/plain"].strip() == long_text.strip()
     # The code display is updated in place with its output once it ran.
     code_updates = [e for e in events if e.display_id == code_shown.display_id]
     assert "finished at" in code_updates[-1].data["text/plain"]

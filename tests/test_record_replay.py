@@ -63,7 +63,7 @@ SCRIPT = Script.from_dict(
 )
 
 SALES = pd.DataFrame({"region": ["north", "south", "north"], "revenue": [10.0, 20.0, 5.0]})
-_IDS = re.compile(r"\b(file|container|srvtoolu|toolu|msg|req)_[0-9A-Za-z]{16,}")
+_IDS = re.compile(r"\b(file|container|srvtoolu|toolu|msg|req)_(?:…[0-9A-Za-z]{6}|[0-9A-Za-z]{16,})")
 _TIMES = re.compile(r"\d+(\.\d+)?\s?(ms|s|min)\b|\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?( UTC)?")
 
 

@@ -7,7 +7,6 @@ hold only our tags, no event handlers, no scripts, no external or ``javascript:`
 from __future__ import annotations
 
 import base64
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -108,20 +107,13 @@ def assert_html_bundle(bundle: render.MimeBundle) -> str:
 # --- text steps: Markdown ---------------------------------------------------------------------
 
 
-def _markdown_to_html(markdown: str) -> str:
-    mistune = pytest.importorskip("mistune")
-    # escape=False: raw HTML passes through, as it does in JupyterLab for trusted output.
-    return str(mistune.create_markdown(escape=False, plugins=["table", "strikethrough", "url"])(markdown))
+TEXT_TAGS = MARKDOWN_TAGS | OUR_TAGS
 
 
-_OUR_FENCE = re.compile(r"^(`{3,})\w[^\n]*\n.*?^\1$", re.DOTALL | re.MULTILINE)
-
-
-def _assert_markdown_inert(markdown: str) -> None:
-    prose = _OUR_FENCE.sub("", markdown)  # fenced code is verbatim by design
-    assert re.search(r"<[A-Za-z/!?]", prose) is None, prose
-    rendered = _markdown_to_html(markdown)
-    assert_inert(rendered, allowed=MARKDOWN_TAGS, attrs={"href", "class", "title"})
+def _text_html(text: str) -> str:
+    bundle = render.step_bundle(TextStep(text))
+    assert set(bundle) == {"text/html", "text/plain"}
+    return bundle["text/html"]
 
 
 @pytest.mark.parametrize(
@@ -144,42 +136,45 @@ def _assert_markdown_inert(markdown: str) -> None:
         f"\t```\n{IMG}\n```\n{IMG}\n```",
         f"a\r```\r{IMG}\r```",
         f"a\x85```\n{IMG}\n```",
+        f"```{IMG}\nx\n```",
+        f"| a | b |\n|---|---|\n| {IMG} | {SCRIPT} |",
     ],
 )
-def test_text_step_markdown_is_inert(text: str) -> None:
-    bundle = render.step_bundle(TextStep(text))
-    assert set(bundle) == {"text/markdown", "text/plain"}
-    _assert_markdown_inert(bundle["text/markdown"])
+def test_text_step_html_is_inert(text: str) -> None:
+    markup = _text_html(text)
+    assert_inert(markup, allowed=TEXT_TAGS, attrs=OUR_ATTRS)
+    assert "<img" not in markup and "<svg" not in markup and "<div onclick" not in markup
 
 
 def test_text_step_plain_is_the_text() -> None:
     bundle = render.step_bundle(TextStep(f"Hello **world** {SCRIPT}\x1b[1m!\x1b[0m"))
     assert bundle["text/plain"] == f"Hello **world** {SCRIPT}!"
-    assert bundle["text/markdown"] == "Hello **world** &lt;script>alert(1)&lt;/script>!"
+    assert "<strong>world</strong> &lt;script&gt;alert(1)&lt;/script&gt;!" in bundle["text/html"]
 
 
-def test_text_step_keeps_fenced_code_verbatim() -> None:
+def test_text_step_renders_markdown_and_highlights_fenced_code() -> None:
     text = f"Before `a < b`.\n\n```python\nif a < b and '<x>' in s:\n    print({SCRIPT!r})\n```\nAfter <b>x</b>."
-    markdown = render.step_bundle(TextStep(text))["text/markdown"]
-    assert markdown == (
-        f"Before `a < b`.\n\n```python\nif a < b and '<x>' in s:\n    print({SCRIPT!r})\n```\n\nAfter &lt;b>x&lt;/b>."
-    )
-    rendered = _markdown_to_html(markdown)
-    assert "&lt;script&gt;" in rendered
-    assert_inert(rendered, allowed=MARKDOWN_TAGS, attrs={"href", "class", "title"})
+    markup = _text_html(text)
+    assert "<code>a &lt; b</code>" in markup
+    assert '<pre class="claude-magic-source"' in markup
+    assert "monospace" in markup.split('<pre class="claude-magic-source"', 1)[1].split(">", 1)[0]
+    assert ">if</span>" in markup  # highlighted as Python
+    assert "&lt;script&gt;" in markup and "After &lt;b&gt;x&lt;/b&gt;." in markup
+    assert_inert(markup, allowed=TEXT_TAGS)
+    # The code reads back verbatim once the markup is taken away.
+    assert f"if a < b and '<x>' in s:\n    print({SCRIPT!r})" in assert_inert(markup, allowed=TEXT_TAGS)
 
 
 def test_text_step_fence_cannot_be_closed_by_its_content() -> None:
-    text = f"~~~\n````\n{IMG}\n~~~"
-    markdown = render.step_bundle(TextStep(text))["text/markdown"]
-    assert markdown == f"`````text\n````\n{IMG}\n`````"
-    _assert_markdown_inert(markdown.replace(IMG, "x"))  # the raw tag is inside the fence
-    assert "&lt;img" in _markdown_to_html(markdown)
+    markup = _text_html(f"~~~\n````\n{IMG}\n~~~\nafter")
+    assert f"````\n{IMG}" in assert_inert(markup, allowed=TEXT_TAGS)
+    assert "<p>after</p>" in markup
 
 
 def test_text_step_unclosed_fence_runs_to_the_end() -> None:
-    markdown = render.step_bundle(TextStep(f"```bash\necho {IMG}"))["text/markdown"]
-    assert markdown == f"```bash\necho {IMG}\n```"
+    markup = _text_html(f"```bash\necho {IMG}")
+    assert f"echo {IMG}" in assert_inert(markup, allowed=TEXT_TAGS)
+    assert "<p>" not in markup
 
 
 @pytest.mark.parametrize(
@@ -194,24 +189,22 @@ def test_text_step_unclosed_fence_runs_to_the_end() -> None:
         "[x](data:text/html;base64,PHNjcmlwdD4=)",
         "[x][r]\n\n[r]: javascript:alert(1)",
         "[x](vbscript:msgbox(1))",
+        "[x](file:///etc/passwd)",
+        "[x](/api/contents)",
+        "[x](//evil.test/a)",
+        "<javascript:alert(1)>",
     ],
 )
 def test_text_step_neutralises_unsafe_links(link: str) -> None:
-    markdown = render.step_bundle(TextStep(link))["text/markdown"]
-    assert "](" not in markdown
-    assert "]:" not in markdown
-    rendered = _markdown_to_html(markdown)
-    assert "href" not in rendered
+    assert "href" not in _text_html(link)
 
 
 def test_text_step_keeps_web_links_and_turns_images_into_links() -> None:
-    markdown = render.step_bundle(TextStep("[docs](https://example.com/a) ![chart](https://evil.test/t.png)"))[
-        "text/markdown"
-    ]
-    assert markdown == "[docs](https://example.com/a) &#33;[chart](https://evil.test/t.png)"
-    rendered = _markdown_to_html(markdown)
-    assert "<img" not in rendered
-    assert '<a href="https://example.com/a">docs</a>' in rendered
+    markup = _text_html("[docs](https://example.com/a) ![chart](https://evil.test/t.png) [top](#a)")
+    assert "<img" not in markup
+    assert '<a href="https://example.com/a">docs</a>' in markup
+    assert '<a href="https://evil.test/t.png">chart</a>' in markup
+    assert '<a href="#a">top</a>' in markup
 
 
 # --- code steps -------------------------------------------------------------------------------
@@ -293,7 +286,7 @@ def test_code_step_hostile_everything_is_inert() -> None:
     text = assert_html_bundle(bundle)
     assert text.count(SCRIPT) == 5
     assert text.count(IMG) == 5
-    assert "&quot;quoted&quot; &amp; &#x27;single&#x27;" in bundle["text/html"]
+    assert "&#34;quoted&#34; &amp; &#39;single&#39;" in bundle["text/html"]
 
 
 def test_code_step_running_and_tool_errors() -> None:
@@ -438,7 +431,7 @@ def test_file_link_is_relative_quoted_and_escaped(tmp_path: Path) -> None:
     bundle = render.file_bundle(file, link_base=tmp_path)
     assert_html_bundle(bundle)
     markup = bundle["text/html"]
-    assert '<a href="out/a%20b%22%3Cx%3E%23%3F%25.csv" download>a b&quot;&lt;x&gt;#?%.csv</a>' in markup
+    assert '<a href="out/a%20b%22%3Cx%3E%23%3F%25.csv" download>a b&#34;&lt;x&gt;#?%.csv</a>' in markup
     assert "(12.3 KB)" in markup
     assert str(tmp_path) not in markup
     assert bundle["text/plain"] == f"{name} (12.3 KB), saved to out/{name}"
@@ -500,9 +493,9 @@ def test_turn_footer_golden() -> None:
     cost = pricing.estimate_cost("claude-sonnet-4-5", Usage(12_345, 678, 1_000, 0, 2), 75.2)
     assert cost is not None
     assert bundle["text/plain"] == (
-        "claude-sonnet-4-5 · container container_abc (expires 2030-01-02T03:04:05Z) · new container"
-        " · 12,345 tokens in / 678 out (1,000 cache read) · 2 code executions · 1 min 15 s"
-        f" · continued after pause_turn 2 times · ≈ ${cost:.4f} estimated\n"
+        "claude-sonnet-4-5 · new sandbox container_abc, kept 30 days, idle-checkpointed"
+        " · 12,345 tokens in / 678 out (1,000 cached) · 2 code runs · 1 min 15 s"
+        f" · 2 pauses · ≈ ${cost:.4f} estimated\n"
         f"ℹ re-uploaded data.csv {SCRIPT}"
     )
     text = assert_html_bundle(bundle)
@@ -525,18 +518,40 @@ def test_turn_footer_variants() -> None:
         )
     )["text/plain"]
     assert plain == (
-        "some-other-model · container c (expires 2030-01-02T03:04:05Z) · 1 tokens in / 2 out · 3.2 s"
+        "some-other-model · sandbox c, kept 30 days, idle-checkpointed · 1 tokens in / 2 out · 3.2 s"
         " · stop reason: max_tokens · cost unknown"
     )
     once = render.turn_footer_bundle(_turn(segments=2, container=None))["text/plain"]
-    assert "continued after pause_turn 1 time ·" in once
+    assert "· 1 pause ·" in once
     assert "container container" not in once
+    assert "expires" not in plain and "2030" not in plain  # expires_at is a rolling value, not the end
+
+
+def test_turn_footer_names_the_container_briefly_and_truthfully() -> None:
+    turn = _turn(
+        container=ContainerInfo("container_011CRtY7uJk3sV9mPq2WxZ4b", datetime(2030, 1, 1)),
+        notices=(),
+        container_restarted=False,
+    )
+    bundle = render.turn_footer_bundle(turn)
+    assert "· sandbox container_…2WxZ4b, kept 30 days, idle-checkpointed" in bundle["text/plain"]
+    assert "container container" not in bundle["text/plain"] and "2030" not in bundle["text/plain"]
+    assert 'title="container_011CRtY7uJk3sV9mPq2WxZ4b"' in bundle["text/html"]
+    assert len(bundle["text/plain"]) < 190  # one line at 1,400 px (the browser test measures it)
+
+
+def test_turn_footer_repeats_no_notice_already_shown() -> None:
+    turn = _turn(notices=("re-uploaded data.csv", "stopped after 5 pauses"))
+    bundle = render.turn_footer_bundle(turn, shown_notices={"re-uploaded data.csv"})
+    assert bundle["text/plain"].count("re-uploaded") == 0
+    assert bundle["text/plain"].endswith("ℹ stopped after 5 pauses")
+    assert bundle["text/html"].count("claude-magic-notice") == 1
 
 
 def test_turn_bundle_has_everything_and_is_inert() -> None:
     turn = _turn()
     bundle = render.turn_bundle(turn)
-    text = assert_html_bundle(bundle)
+    text = assert_inert(bundle["text/html"], allowed=TEXT_TAGS)
     markup = bundle["text/html"]
     assert f"I'll look. {IMG}" in text
     assert f'src="data:image/png;base64,{base64.b64encode(PNG).decode()}"' in markup
@@ -622,9 +637,13 @@ def test_container_progress_and_error_bundles() -> None:
     assert render.container_bundle(None)["text/plain"] == "No container yet: the next %%claude_exec starts one."
     info = ContainerInfo(f"c_{SCRIPT}", datetime(2030, 1, 1, 0, 0))
     bundle = render.container_bundle(info)
-    assert bundle["text/plain"] == f"Container c_{SCRIPT} (expires 2030-01-01T00:00:00Z)"
+    assert bundle["text/plain"] == (
+        f"Container c_{SCRIPT}: files stay between cells. After about 5 minutes idle it is checkpointed and the next"
+        " cell restores it, for up to 30 days after it started. (The API's rolling expires_at is"
+        " 2030-01-01T00:00:00Z; it moves with each request.)"
+    )
     assert assert_html_bundle(bundle) == bundle["text/plain"]
-    assert render.container_bundle(ContainerInfo("c"))["text/plain"] == "Container c (expiry unknown)"
+    assert "rolling" not in render.container_bundle(ContainerInfo("c"))["text/plain"]
 
     progress = render.progress_bundle("⏳ Claude is working… 3 steps, 12 s")
     assert progress["text/plain"] == "⏳ Claude is working… 3 steps, 12 s"
@@ -676,16 +695,15 @@ def test_notice_and_export_bundles() -> None:
     cells = ["import os\nos.environ.setdefault('INPUT_DIR', 'claude_inputs')", f"!echo '{SCRIPT}'"]
     bundle = render.export_bundle(cells, inputs=[Path("claude_inputs/sales.csv")], script="analysis.py")
     assert bundle["text/plain"] == (
-        "Exported 2 cells: they appear below this one where the frontend allows.\n"
+        "Exported 2 cells: the code replaces this cell's source where the frontend allows, as %load does"
+        " (its first line keeps the command, commented out).\n"
         "Copied inputs: claude_inputs/sales.csv\n"
         "Also wrote analysis.py\n\n" + "\n\n# %%\n".join(cells)
     )
     text = assert_html_bundle(bundle)
     assert f"!echo '{SCRIPT}'" in text
     assert '<details class="claude-magic-code">' in bundle["text/html"]
-    assert render.export_bundle([])["text/plain"] == (
-        "Exported 0 cells: they appear below this one where the frontend allows."
-    )
+    assert render.export_bundle([])["text/plain"].startswith("Exported 0 cells: ")
 
 
 def test_select() -> None:
@@ -774,3 +792,83 @@ def test_render_imports_light() -> None:
         "assert 'pygments' not in sys.modules, 'pygments imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- issue 10: folding, wide tables, glyphs, the import graph ------------------------------------
+
+
+def test_long_stdout_shows_its_ends_and_folds_the_middle() -> None:
+    stdout = "".join(f"line {n}\n" for n in range(1, 91))
+    markup = render.step_bundle(_code(stdout=stdout))["text/html"]
+    before, fold, after = markup.partition('<details class="claude-magic-fold">')
+    assert fold, markup
+    folded, _, tail = after.partition("</details>")
+    assert "line 1\n" in before and "line 8<" in before and "line 9\n" not in before
+    assert "line 9\n" in folded and "line 86<" in folded
+    assert "line 87\n" in tail and "line 90<" in tail
+    assert "output: 78 more lines, click to show" in folded or "stdout: 78 more lines, click to show" in folded
+    assert_inert(markup)
+    plain = render.step_bundle(_code(stdout=stdout))["text/plain"]
+    assert plain.count("line ") == 90  # the transcript is not folded
+    short = render.step_bundle(_code(stdout="a\nb\n"))["text/html"]
+    assert '<details class="claude-magic-fold">' not in short
+
+
+def test_folded_stdout_still_truncates_with_a_note() -> None:
+    stdout = "".join(f"line {n}\n" for n in range(1, 501))
+    markup = render.step_bundle(_code(stdout=stdout), max_lines=100)["text/html"]
+    assert "300 more lines" not in markup  # the note counts what was left out: 400
+    assert "… 400 more lines (full text in the Turn)" in markup
+    assert "line 1\n" in markup and "line 500<" in markup and "line 200\n" not in markup
+
+
+def test_stdout_and_stderr_are_labelled_monospace_boxes() -> None:
+    markup = render.step_bundle(_code(stdout="x\n", stderr="y\n"))["text/html"]
+    assert '<div class="claude-magic-label"' in markup and ">stdout</div>" in markup and ">stderr</div>" in markup
+    for part in ("stdout", "stderr", "source"):
+        style = markup.split(f'class="claude-magic-{part}" style="', 1)[1].split('"', 1)[0]
+        assert "monospace" in style and "border-left" in style if part != "source" else "monospace" in style
+
+
+def test_a_wide_dataframe_description_folds_its_columns() -> None:
+    columns = ", ".join(f"col{n} (int64)" for n in range(50))
+    wide = UploadedFile(
+        "wide.parquet",
+        "file_1",
+        10,
+        "0" * 64,
+        "application/vnd.apache.parquet",
+        description=f"DataFrame, 3 rows × 50 columns: {columns}",
+    )
+    narrow = UploadedFile(
+        "n.csv", "file_2", 10, "1" * 64, "text/csv", description="DataFrame, 3 rows × 2 columns: a, b"
+    )
+    markup = render.uploaded_files_bundle([wide, narrow])["text/html"]
+    assert '<details class="claude-magic-columns"><summary' in markup
+    assert "DataFrame, 3 rows × 50 columns: show all</summary>" in markup
+    assert markup.count("<details") == 1  # the narrow one stays as it is
+    assert_inert(markup)
+
+
+def test_file_links_use_a_glyph_every_font_has() -> None:
+    markup = render.file_bundle(OutputFile("file_1", "report.pdf", "application/pdf", 3, path=Path("out/report.pdf")))
+    assert "📄" not in markup["text/html"]
+    assert all(ord(char) < 0x2600 for char in markup["text/html"])  # nothing from the emoji blocks
+
+
+def test_the_renderer_and_pricing_import_results_for_types_only() -> None:
+    """The circle results → render → pricing → results is gone: at run time only results imports render."""
+    root = Path(__file__).resolve().parent.parent / "claude_magic"
+    import ast
+
+    for path in [*sorted((root / "_render").glob("*.py")), root / "_pricing.py", root / "_format.py"]:
+        tree = ast.parse(path.read_text())
+        guarded = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for node in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in guarded:
+                assert node.module != "claude_magic.results", (path.name, ast.unparse(node))

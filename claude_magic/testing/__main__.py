@@ -26,11 +26,44 @@ from claude_magic.testing.server import StandIn
 
 DEFAULT_UPSTREAM = "https://api.anthropic.com"
 
+_DESCRIPTION = """\
+Serve the offline stand-in of the Anthropic API (Files and Messages with code execution).
+
+The first line printed is ANTHROPIC_BASE_URL=http://127.0.0.1:PORT: export it, with any
+ANTHROPIC_API_KEY, and the real client talks to the stand-in. It serves until Ctrl-C or SIGTERM.
+
+example:
+  python -m claude_magic.testing serve --port 8765 --script notebooks/scripts/example.json
+"""
+
+# What each isolation level means for the code a script runs, in words (see sandbox.py).
+_ISOLATION = {
+    "net+tmp": "code runs with no network access, and each container has its own /tmp",
+    "net": "code runs with no network access; /tmp is this machine's /tmp, shared by all containers",
+    "none": "WARNING: code runs as a plain subprocess, WITH network access",
+}
+
+
+def _sandbox_line(isolation: str) -> str:
+    """``sandbox: …`` for people: what the scripted code can reach, then why, in brackets."""
+    kind, _, reason = isolation.partition(": ")
+    meaning = _ISOLATION.get(kind)
+    return f"sandbox: {meaning} [{reason}]" if meaning else f"sandbox: {isolation}"
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m claude_magic.testing", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m claude_magic.testing",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the stand-in API until interrupted")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the stand-in API until interrupted",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--script", help="a script JSON file (docs/script-format.md); empty if omitted")
@@ -60,7 +93,7 @@ def _serve_until_stopped(server: StandIn | RecordingProxy | ReplayServer, stop: 
     with server:
         print(f"ANTHROPIC_BASE_URL={server.base_url}", flush=True)
         if isinstance(server, StandIn):
-            print(f"sandbox: {server.sandbox_isolation}", file=sys.stderr, flush=True)
+            print(_sandbox_line(server.sandbox_isolation), file=sys.stderr, flush=True)
         stop.wait()
 
 

@@ -104,7 +104,7 @@ def test_hostile_text_output_and_file_names_run_no_script(
     lab.wait_for_output(1, 'img[src^="data:image/png"]')
     lab.screenshot("live-turn")
     lab.screenshot("live-turn-cell", cell=1)
-    assert_turn_shows_payloads_as_text(lab, 1, ".jp-RenderedMarkdown")
+    assert_turn_shows_payloads_as_text(lab, 1, ".claude-magic-text")  # prose: inert HTML from markdown-it-py
     assert_inert(lab, urls)
 
     # The same turn again through Turn._repr_mimebundle_ (one text/html block).
