@@ -65,6 +65,22 @@ def test_a_file_the_user_made_or_changed_is_never_touched(
     assert _names(downloads) == ["chart (1).png", "chart (2).png", "chart.png"]
 
 
+def test_a_rerun_that_fails_keeps_the_files_of_the_run_before(
+    shell: InteractiveShell, standin: StandIn, tmp_path: Path
+) -> None:
+    from test_magics import usage_error
+
+    standin.set_script(script([{"python": CHART}], [{"python": CHART}]))
+    downloads = tmp_path / "downloads"
+    ok(shell, CELL)
+    before = (downloads / "chart.png").read_bytes()
+    standin.fail_next(529, error_type="overloaded_error", message="Overloaded", path_prefix="/v1/messages")
+    assert "overloaded" in usage_error(shell, CELL)
+    assert _names(downloads) == ["chart.png"] and (downloads / "chart.png").read_bytes() == before
+    ok(shell, CELL)  # and the next successful rerun still replaces it
+    assert _names(downloads) == ["chart.png"]
+
+
 def test_the_manifest_releases_only_unchanged_files(tmp_path: Path) -> None:
     manifest = DownloadManifest(tmp_path)
     (tmp_path / "a.txt").write_text("a")
