@@ -5,6 +5,7 @@ Stdlib only. The names come from the server and are untrusted.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 import os
@@ -130,7 +131,8 @@ class Downloader:
             log.debug("download of %s failed", file_id, exc_info=True)
             return _failed(file_id, str(exc) or type(exc).__name__)
         keep = data if media_type.startswith("image/") else None
-        return OutputFile(file_id, path.name, media_type, len(data), path=path, data=keep)
+        digest = hashlib.sha256(data).hexdigest()
+        return OutputFile(file_id, path.name, media_type, len(data), path=path, data=keep, sha256=digest)
 
     def cancel(self) -> None:
         """Drop queued downloads; after this returns, nothing more is written."""

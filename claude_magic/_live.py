@@ -16,11 +16,12 @@ import contextvars
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Final, Protocol, TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol, TextIO
 
 from claude_magic import _render as render
 from claude_magic._format import elapsed, plural
+from claude_magic._provenance import output_metadata
 from claude_magic.results import CodeStep, EditStep, Notice, OutputFile, Step, StepUpdate, TextStep, Turn, TurnEvent
 
 __all__ = [
@@ -38,7 +39,13 @@ TICK_SECONDS: Final = 1.0  # how often the status line's clock moves
 _TEXT_REFRESH_SECONDS: Final = 0.15  # how often streaming text is re-rendered in place
 INTERRUPTED: Final = "Interrupted: the conversation and container are as they were before this cell."
 
-Update = Callable[[render.MimeBundle], None]
+
+class Update(Protocol):
+    """Replaces one display in place, optionally with output metadata."""
+
+    def __call__(self, bundle: render.MimeBundle, metadata: Mapping[str, Any] | None = None, /) -> None: ...
+
+
 Show = Callable[[render.MimeBundle], Update]
 """Display a bundle and return a function that replaces it in place (``display(..., display_id=True)``)."""
 
@@ -159,6 +166,7 @@ class InPlaceView:
         self._status_line = self._progress.line()
         # The status is always the last display: a new output takes its place and a new status
         # goes below it, and at the end it becomes the footer. So no empty output is left behind.
+        self._shown: dict[int, tuple[Update, render.MimeBundle]] = {}  # id(update) -> (update, last bundle)
         self._status: Update | None = show(render.progress_bundle(self._status_line))
         self.first_output_at: float | None = None
         self._ticker = _Ticker(self._tick, tick_seconds)
@@ -183,22 +191,33 @@ class InPlaceView:
                 for index, step in self._latest.items():
                     if isinstance(step, CodeStep | EditStep) and step.result is None and index in self._steps:
                         self._steps[index](render.step_bundle(step, show_code=self._show_code, interrupted=True))
+            metadata = output_metadata(turn) if turn is not None else None
+            if metadata is not None:  # every output of the turn carries its provenance in the notebook
+                for update, bundle in self._shown.values():
+                    if update is not self._status:
+                        update(bundle, metadata)
             if self._status is not None:
                 # Outputs cannot be removed, only emptied: empty HTML renders as nothing in every frontend.
                 empty = {"text/plain": "", "text/html": ""}
-                self._status(render.turn_footer_bundle(turn, shown_notices=self._notices) if turn else empty)
+                self._status(render.turn_footer_bundle(turn, shown_notices=self._notices) if turn else empty, metadata)
                 self._status = None
 
     def _tick(self) -> None:
         with self._lock:
             self._redraw_status()
 
+    def _remember(self, update: Update, bundle: render.MimeBundle) -> None:
+        self._shown[id(update)] = (update, bundle)
+
     def _new_display(self, bundle: render.MimeBundle) -> Update:
         """Show ``bundle`` where the status is, and move the status below it."""
         if self._status is None:
-            return self._show(bundle)
+            shown = self._show(bundle)
+            self._remember(shown, bundle)
+            return shown
         taken = self._status
         taken(bundle)
+        self._remember(taken, bundle)
         self._status_line = self._progress.line()
         self._status = self._show(render.progress_bundle(self._status_line))
         return taken
@@ -229,6 +248,7 @@ class InPlaceView:
                 self.first_output_at = now
         else:
             update(bundle)
+            self._remember(update, bundle)
         self._last_text_update[event.index] = now
         self._show_files(event.step)
 
@@ -245,6 +265,7 @@ class InPlaceView:
                     self._files[file_id] = self._new_display(bundle)
                 else:
                     update(bundle)
+                    self._remember(update, bundle)
             elif update is None:  # keep the file's place in the output order until it is downloaded
                 self._files[file_id] = self._new_display(render.progress_bundle(f"Downloading {file_id}…"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from claude_magic._export import export_cell, export_script
 from claude_magic._live import INTERRUPTED, Update, choose_view
 from claude_magic._local_files import prepare
 from claude_magic._manifest import DownloadManifest, cell_key
+from claude_magic._provenance import write_export_manifest
 from claude_magic._session import DEFAULT_MAX_TOKENS, Session
 from claude_magic.errors import ClaudeMagicError
 from claude_magic.results import Turn, UploadBatch
@@ -373,6 +374,10 @@ class ClaudeMagics(Magics):
         if script is not None:
             script.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made, as for downloads
             script.write_text(export_script(turns, **folders))
+        # The manifest beside the exported code: which turns (model, container, request ids) and inputs it came from.
+        write_export_manifest(Path("claude_export") / "manifest.json", turns, inputs)
+        if script is not None:
+            write_export_manifest(script.with_suffix(".manifest.json"), turns, inputs)
         # One cell: ipykernel keeps only the last set_next_input payload and JupyterLab reads only one.
         # It replaces this cell, as %load does: the first line keeps the command, commented out, so
         # rerunning the notebook reruns the code locally and never adds a second copy.
@@ -503,8 +508,8 @@ def _show_in_place(bundle: dict[str, str]) -> Update:
     """Display ``bundle`` and return what replaces it in place (the live view's ``Show``)."""
     handle = display(bundle, raw=True, display_id=True)
 
-    def update(new: dict[str, str]) -> None:
-        handle.update(new, raw=True)
+    def update(new: dict[str, str], metadata: Mapping[str, Any] | None = None, /) -> None:
+        handle.update(new, raw=True, metadata=dict(metadata) if metadata else None)
 
     return update
 

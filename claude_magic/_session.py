@@ -385,6 +385,8 @@ class Session:
             segments=outcome.segments,
             container_restarted=outcome.container_restarted,
             notices=outcome.notices,
+            tool_version=settings.tool_version,
+            request_ids=outcome.request_ids,
         )
         self._commit(outcome, turn, fresh=new)
         return turn

@@ -54,6 +54,7 @@ class OutputFile:
     path: Path | None = None  # where it was saved locally; None if not saved
     data: bytes | None = field(default=None, repr=False)  # kept in memory for images
     error: str | None = None  # why it could not be downloaded, if it could not
+    sha256: str | None = None  # of the bytes saved
 
     @property
     def is_image(self) -> bool:
@@ -182,6 +183,8 @@ class Turn:
     segments: int = 1  # responses in this turn (more than one after pause_turn)
     container_restarted: bool = False  # the old container was gone; a new one was started
     notices: tuple[str, ...] = ()  # things the user should know (e.g. a re-upload)
+    tool_version: str | None = None  # the code execution tool version the turn was sent with
+    request_ids: tuple[str, ...] = ()  # the API's request ids, for support tickets and provenance
 
     @property
     def text(self) -> str:

@@ -122,3 +122,18 @@ def test_churn_follow_up_runs_in_the_first_turns_container(executed: Callable[[s
     assert "Same container: True" in stdout
     last_user = follow_up["messages"][-1]["content"]
     assert not [block for block in last_user if block.get("type") == "container_upload"]
+
+
+@pytest.mark.slow
+def test_saved_notebook_outputs_carry_provenance_and_no_secret(executed: Callable[[str], Any]) -> None:
+    result = executed("churn_analysis")
+    stamped = [o for o in _outputs(result.notebook) if "claude_magic" in o.get("metadata", {})]
+    assert stamped, "no output carries claude_magic provenance"
+    containers = {r.json.get("container") for r in result.requests if r.path == "/v1/messages" and r.json}
+    for output in stamped:
+        record = output.metadata["claude_magic"]
+        assert record["model"] and record["tool_version"].startswith("code_execution_")
+        assert record["container_id"] in containers or record["container_id"].startswith("container_")
+        assert record["request_ids"] and all(isinstance(f["sha256"], str) for f in record["files"])
+    saved = Path(result.ipynb).read_text()
+    assert "authorization" not in saved.lower() and "sk-ant" not in saved
