@@ -90,7 +90,8 @@ def test_interrupt_shows_one_notice_no_traceback_and_marks_the_step(kernel: Kern
     standin.set_script(script([{"text": "Running a long job."}, {"python": SLOW}]))
 
     def code_is_running(messages: list[dict[str, Any]]) -> bool:
-        return any("step 2, running Python" in text for text in _texts(messages))
+        texts = _texts(messages)  # the code is shown and running (not merely announced)
+        return any("step 2, running Python" in text for text in texts) and any("time.sleep(30)" in t for t in texts)
 
     messages, reply = kernel.execute("%%claude_exec\nRun the long job.", until=code_is_running)
     everything = "\n".join(_texts(messages))
