@@ -872,3 +872,17 @@ def test_the_renderer_and_pricing_import_results_for_types_only() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and id(node) not in guarded:
                 assert node.module != "claude_magic.results", (path.name, ast.unparse(node))
+
+
+def test_footer_and_container_say_how_long_the_sandbox_really_lasts() -> None:
+    from datetime import UTC, datetime
+
+    from claude_magic.results import ContainerInfo, Turn
+
+    seen = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    info = ContainerInfo("container_011CRtY7uJk3sV9mPq2WxZ4b", datetime(2026, 12, 1, 9, 5, tzinfo=UTC), seen)
+    footer = render.turn_footer_bundle(Turn(prompt="p", steps=(), model="claude-sonnet-5", container=info))
+    assert "kept until Dec 31, idle-checkpointed" in footer["text/plain"]
+    assert "09:05" not in footer["text/plain"]  # the rolling expires_at is not shown as the end
+    shown = render.container_bundle(info)["text/plain"]
+    assert "until at least 2026-12-31" in shown and "rolling" not in shown.split("until at least")[0][-5:]

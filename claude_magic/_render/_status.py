@@ -42,7 +42,9 @@ def _footer_items(turn: Turn) -> list[tuple[str, str]]:
     items = [(turn.model, "")]
     if turn.container is not None:
         sandbox = f"{'new ' if turn.container_restarted else ''}sandbox {short_id(turn.container.id)}"
-        items.append((f"{sandbox}, {_LIFETIME}", turn.container.id))
+        until = turn.container.restorable_until
+        lifetime = f"kept until {until:%b %d}, idle-checkpointed" if until is not None else _LIFETIME
+        items.append((f"{sandbox}, {lifetime}", turn.container.id))
     elif turn.container_restarted:
         items.append(("new sandbox", ""))
     tokens = f"{usage.input_tokens:,} tokens in / {usage.output_tokens:,} out"
@@ -106,8 +108,10 @@ def container_bundle(info: ContainerInfo | None) -> MimeBundle:
     else:
         message = (
             f"Container {clean(info.id)}: files stay between cells. After about 5 minutes idle it is checkpointed "
-            "and the next cell restores it, for up to 30 days after it started."
+            "and the next cell restores it, for up to 30 days after it started"
         )
+        until = info.restorable_until
+        message += f" (until at least {utc(until)})." if until is not None else "."
         if info.expires_at is not None:
             message += f" (The API's rolling expires_at is {utc(info.expires_at)}; it moves with each request.)"
     return {"text/html": str(div("container", message)), "text/plain": message}
