@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         OutputFile,
         Step,
         TextStep,
+        ThinkingStep,
         Turn,
         UploadBatch,
         UploadedFile,
@@ -59,6 +60,7 @@ __all__ = [
     "select",
     "step_bundle",
     "text_step_bundle",
+    "thinking_step_bundle",
     "turn_bundle",
     "turn_footer_bundle",
     "upload_batch_bundle",
@@ -483,6 +485,17 @@ def edit_step_bundle(step: EditStep, *, show_code: bool = True, max_lines: int =
     return {"text/html": _div("step", "\n".join(markup)), "text/plain": "\n".join(plain)}
 
 
+def thinking_step_bundle(step: ThinkingStep) -> MimeBundle:
+    """Claude's thinking, collapsed in ``<details>`` (a minimal rendering; the render package replaces it)."""
+    text = "(thinking redacted by the API)" if step.redacted else _clean(step.text)
+    summary = "Claude's plan (thinking)"
+    markup = (
+        f'<details class="claude-magic-thinking" style="{_MUTED}"><summary>{html.escape(summary)}</summary>'
+        f'<pre style="white-space: pre-wrap">{html.escape(text)}</pre></details>'
+    )
+    return {"text/html": markup, "text/plain": f"{summary}:\n{text}"}
+
+
 def step_bundle(step: Step, *, show_code: bool = True, max_lines: int = 200) -> MimeBundle:
     """Render any step: prose as Markdown, code and edits as HTML; always with ``text/plain``.
 
@@ -503,6 +516,8 @@ def step_bundle(step: Step, *, show_code: bool = True, max_lines: int = 200) -> 
     """
     if step.kind == "text":
         return text_step_bundle(step)
+    if step.kind == "thinking":
+        return thinking_step_bundle(step)
     if step.kind == "code":
         return code_step_bundle(step, show_code=show_code, max_lines=max_lines)
     return edit_step_bundle(step, show_code=show_code, max_lines=max_lines)

@@ -176,7 +176,8 @@ def clear_tool_uses(
     cleared = before - count(edited)
     if cleared < at_least:
         return turns, None
-    return edited, {"type": "clear_tool_uses_20250919", "cleared_tool_uses": len(doomed), "cleared_input_tokens": cleared}
+    report = {"type": "clear_tool_uses_20250919", "cleared_tool_uses": len(doomed), "cleared_input_tokens": cleared}
+    return edited, report
 
 
 def summary_of(turns: Sequence[tuple[str, Sequence[Block]]], instructions: str | None) -> str:

@@ -72,7 +72,7 @@ class Prepared:
 
     def usage(self, *, final: bool = True) -> dict[str, Any]:
         """``usage`` with token counts estimated from text lengths (about 4 characters a token)."""
-        spoken = [b for b in self.run.content if b["type"] not in history.CODE_RESULTS and not history.is_result(b["type"])]
+        spoken = [b for b in self.run.content if not history.is_result(b["type"])]
         output = max(1, len(json.dumps(spoken)) // 4) if final else 1
         usage: dict[str, Any] = {**self.split.wire(), "output_tokens": output}
         if final:
