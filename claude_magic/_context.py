@@ -34,6 +34,7 @@ TRIMMED_NOTE: Final = (
     "[claude_magic trimmed {count:,} characters from the middle of this output to keep the conversation small; "
     "the user saw it in full. Files in the sandbox are unchanged: read them again if you need the full output.]"
 )
+_MARK: Final = "[claude_magic trimmed "  # trimming is idempotent: a trimmed text is never trimmed again
 # Result fields that hold output text, per result content type (SDK ``*_result_block_param.py``).
 _TEXT_FIELDS: Final = {
     "code_execution_result": ("stdout", "stderr"),
@@ -134,6 +135,7 @@ def bound_history(
     """
     if limit <= 0:
         return tuple(messages), 0
+    keep = max(0, min(keep, (limit - len(TRIMMED_NOTE) - 16) // 2))  # a trimmed text stays under the limit
     kept: list[Message] = []
     cut = 0
     for position, message in enumerate(messages):
@@ -161,7 +163,7 @@ def _bounded_content(content: Any, limit: int, keep: int) -> tuple[Any, int]:
         trimmed = dict(inner)
         for name in fields:
             text = inner.get(name)
-            if isinstance(text, str) and len(text) > limit:
+            if isinstance(text, str) and len(text) > limit and _MARK not in text:
                 gone = len(text) - 2 * keep
                 trimmed[name] = text[:keep] + "\n" + TRIMMED_NOTE.format(count=gone) + "\n" + text[-keep:]
                 removed += gone

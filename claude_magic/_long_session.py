@@ -130,7 +130,10 @@ class LongSessionMixin:
         """Bound the history, price the turn, add its notices; a refused turn is left out of the conversation."""
         notices = list(turn.notices)
         history = outcome.history
-        if outcome.stop_reason == "refusal":
+        empty = bool(history) and not history[-1].get("content")  # e.g. a stop before any block
+        dropped = outcome.stop_reason == "refusal" or empty
+        if dropped:
+            # A refused turn is left out, as the docs advise; an empty answer cannot be sent back at all.
             history = history[:-2] if outcome.prompt_sent else history[:-1]
         history, cut = context.bound_history(
             history, settings.result_limit, last_is_paused=outcome.stop_reason == "pause_turn"
@@ -161,7 +164,7 @@ class LongSessionMixin:
             container_seconds=seconds,
             stop_details=outcome.stop_details,
             session_usage=total,
-            kept=outcome.stop_reason != "refusal",
+            kept=not dropped,
         )
         return replace(outcome, history=history), turn
 
