@@ -203,7 +203,7 @@ def _checked(name: str, value: object) -> object:
             raise ValueError(f"{name} must be True or False, not {value!r}")
     elif hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{name} must be a number >= 0, not {value!r}")
+            raise ValueError(f"{name} must be a number >= 0 (seconds, or a count), not {value!r}")
         value = float(value)
     return value
 
