@@ -212,6 +212,7 @@ class Session(LongSessionMixin):
             self._messages, self._container, self._paused = (), None, False
             self._uploads, self._pending = {}, {}
             self._turns.clear()
+            self._undo.clear()
         return (
             "Connected to another server or account: started a fresh conversation; files uploaded before "
             "belong to the old one (upload them again here)."

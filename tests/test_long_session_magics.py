@@ -44,10 +44,18 @@ def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def cell(shell: InteractiveShell, source: str) -> list[dict[str, Any]]:
+    """Run a cell that must succeed; the displays it left, each with its last update applied."""
     with capture_output() as captured:
         result = shell.run_cell(source)
     assert result.error_in_exec is None, captured.stderr
-    return [output.data for output in captured.outputs if not output.update and any(output.data.values())]
+    order: list[object] = []
+    latest: dict[object, dict[str, Any]] = {}
+    for index, output in enumerate(captured.outputs):
+        key = output.transient.get("display_id", index)
+        if key not in latest:
+            order.append(key)
+        latest[key] = output.data
+    return [latest[key] for key in order if any(latest[key].values())]
 
 
 def last_request(standin: StandIn) -> dict[str, Any]:

@@ -49,7 +49,10 @@ def streamed(client: anthropic.Anthropic, messages: list[Any], **params: Any) ->
 
 
 def assistant(message: Any) -> dict[str, Any]:
-    return {"role": "assistant", "content": [block.model_dump(mode="json", exclude_none=True) for block in message.content]}
+    return {
+        "role": "assistant",
+        "content": [block.model_dump(mode="json", exclude_none=True) for block in message.content],
+    }
 
 
 def conversation(client: anthropic.Anthropic, turns: int, **params: Any) -> list[Any]:
@@ -229,7 +232,8 @@ EDIT = {
 
 @pytest.mark.parametrize("server_tools", ["clear", "skip"])
 def test_clear_tool_uses_applies_server_side(server_tools: str, client: anthropic.Anthropic) -> None:
-    with StandIn(script(*[[{"python": BIG}]] * 4), behaviours=Behaviours(clear_server_tool_results=server_tools)) as api:  # type: ignore[arg-type]
+    behaviours = Behaviours(clear_server_tool_results=server_tools)  # type: ignore[arg-type]
+    with StandIn(script(*[[{"python": BIG}]] * 4), behaviours=behaviours) as api:
         sdk = anthropic.Anthropic(api_key="t", base_url=api.base_url, max_retries=0, _strict_response_validation=True)
         responses = conversation(sdk, 3)
         history: list[Any] = []
@@ -260,7 +264,8 @@ def test_clear_tool_uses_applies_server_side(server_tools: str, client: anthropi
             model=MODEL, messages=history, tools=TOOLS, betas=["context-management-2025-06-27"], context_management=EDIT
         )
         assert counted.context_management is not None
-        assert counted.context_management.original_input_tokens - counted.input_tokens == applied[0].cleared_input_tokens
+        original = counted.context_management.original_input_tokens
+        assert original - counted.input_tokens == applied[0].cleared_input_tokens
         assert edited.usage.input_tokens == counted.input_tokens
 
 
