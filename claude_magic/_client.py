@@ -14,17 +14,20 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import IO, Any, Literal, TypeAlias
 
 from claude_magic import errors
 from claude_magic.results import ContainerInfo, RemoteFile, Response, Usage
 
-if TYPE_CHECKING:
-    import anthropic
-
 DEFAULT_MODEL = "claude-sonnet-5"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 CODE_EXECUTION_TOOLS = frozenset({"code_execution", "bash_code_execution", "text_editor_code_execution"})
+# Beta request parameters and the ``anthropic-beta`` header each needs (api-spec §13 Context editing, Compaction).
+CONTEXT_MANAGEMENT_BETA = "context-management-2025-06-27"
+COMPACTION_BETA = "compact-2026-01-12"
+_BETA_EDITS = {"clear_tool_uses_20250919": CONTEXT_MANAGEMENT_BETA, "compact_20260112": COMPACTION_BETA}
+# Parameters of count_tokens besides model, messages and tools (the SDK's ``messages.count_tokens``).
+_COUNTABLE = ("system", "thinking", "output_config", "cache_control", "context_management")
 
 # Stream callbacks: ("start" | "text" | "stop", block index within the response, block dict or text snapshot).
 BlockEventKind: TypeAlias = Literal["start", "text", "stop"]
@@ -179,14 +182,19 @@ class ApiClient:
             kwargs["container"] = container_id
         listener: BlockListener = on_block or (lambda kind, index, block: None)
         errors_for = functools.partial(self._translated_errors, model=model, tool_version=tool_version)
+        betas = beta_headers(kwargs)
+        # Context editing and compaction exist only on the beta Messages API (``client.beta.messages``).
+        api: Any = self._sdk.beta.messages if betas else self._sdk.messages
+        if betas:
+            kwargs["betas"] = betas
         if not stream:
             with errors_for():
-                message = self._sdk.messages.create(**kwargs)
+                message = api.create(**kwargs)
             for index, block in enumerate(message.content):
                 listener("start", index, _plain(block))
                 listener("stop", index, _plain(block))
             return _response(message, getattr(message, "_request_id", None))
-        with errors_for(), self._sdk.messages.stream(**kwargs) as events:
+        with errors_for(), api.stream(**kwargs) as events:
             for event in events:
                 if event.type == "content_block_start":
                     listener("start", event.index, _plain(event.content_block))
@@ -199,10 +207,46 @@ class ApiClient:
             request_id = events.request_id
         return _response(message, request_id)
 
+    def count_tokens(
+        self,
+        *,
+        model: str,
+        messages: Sequence[dict[str, Any]],
+        tool_version: str,
+        extra_tools: Sequence[dict[str, Any]] = (),
+        options: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Input tokens the request would have, tools included (``messages.count_tokens``; no container).
+
+        Files in the container are not counted: count_tokens takes no ``container``.
+        """
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "messages": list(messages),
+            "tools": [{"type": tool_version, "name": "code_execution"}, *extra_tools],
+            **{key: value for key, value in (options or {}).items() if key in _COUNTABLE},
+        }
+        betas = beta_headers(kwargs)
+        with self._translated_errors(model=model, tool_version=tool_version):
+            if betas:
+                return int(self._sdk.beta.messages.count_tokens(**kwargs, betas=betas).input_tokens)
+            return int(self._sdk.messages.count_tokens(**kwargs).input_tokens)
+
     @contextmanager
     def _translated_errors(self, *, model: str | None = None, tool_version: str | None = None) -> Iterator[None]:
         with _translated_errors(timeout=self.timeout, model=model, tool_version=tool_version):
             yield
+
+
+def beta_headers(params: Mapping[str, Any]) -> list[str]:
+    """The ``anthropic-beta`` values a request's parameters need (empty: the GA Messages API will do)."""
+    needed: list[str] = []
+    if params.get("compaction") is not None:
+        needed.append(COMPACTION_BETA)
+    management = params.get("context_management")
+    for edit in (management or {}).get("edits", ()) if isinstance(management, Mapping) else ():
+        needed.append(_BETA_EDITS.get(str(edit.get("type")), CONTEXT_MANAGEMENT_BETA))
+    return list(dict.fromkeys(needed))
 
 
 def _credential_identity(sdk: Any) -> str | None:
@@ -242,13 +286,17 @@ def _remote_file(meta: Any) -> RemoteFile:
     )
 
 
-def _response(message: anthropic.types.Message, request_id: str | None) -> Response:
+def _response(message: Any, request_id: str | None) -> Response:
+    """Our ``Response`` from a GA ``Message`` or a beta ``BetaMessage`` (same shape where we read it)."""
     usage = message.usage
     content = [_plain(block) for block in message.content]
     code_runs = sum(
         1 for block in content if block.get("type") == "server_tool_use" and block.get("name") in CODE_EXECUTION_TOOLS
     )
     container = message.container
+    creation = getattr(usage, "cache_creation", None)
+    management = getattr(message, "context_management", None)
+    details = message.stop_details
     return Response(
         content=content,
         stop_reason=message.stop_reason,
@@ -259,9 +307,12 @@ def _response(message: anthropic.types.Message, request_id: str | None) -> Respo
             cache_read_input_tokens=usage.cache_read_input_tokens or 0,
             cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
             code_execution_requests=code_runs,
+            cache_creation_1h_input_tokens=(creation.ephemeral_1h_input_tokens or 0) if creation else 0,
         ),
         model=message.model,
         request_id=request_id,
+        stop_details=details.model_dump(mode="json", exclude_none=True) if details is not None else None,
+        context_edits=tuple(_plain(edit) for edit in management.applied_edits) if management is not None else (),
     )
 
 

@@ -122,7 +122,9 @@ def _activity(step: Step) -> str:
     if isinstance(step, CodeStep):
         language = "Python" if step.language == "python" else step.language
         return f"running {language}" if step.result is None else "downloading files"
-    return f"editing {step.path}" if step.result is None else "downloading files"
+    if isinstance(step, EditStep):
+        return f"editing {step.path}" if step.result is None else "downloading files"
+    return "thinking"
 
 
 class _Ticker:

@@ -19,11 +19,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
-from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, observe, validate
 
+from claude_magic import _history_view as history_view
 from claude_magic import _magic_input as checks
 from claude_magic import _render as render
 from claude_magic._client import DEFAULT_MODEL, warm_up
+from claude_magic._context import EFFORTS, RESULT_LIMIT
 from claude_magic._export import export_cell, export_script
 from claude_magic._live import INTERRUPTED, Update, choose_view
 from claude_magic._local_files import prepare
@@ -34,6 +36,18 @@ from claude_magic.errors import ClaudeMagicError
 from claude_magic.results import Turn, UploadBatch
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+
+
+_LONG_SESSION_TRAITS = (
+    "cache",
+    "cache_ttl",
+    "context_editing",
+    "result_limit",
+    "thinking",
+    "effort",
+    "max_cost_per_cell",
+    "max_cost_per_session",
+)
 
 
 @magics_class
@@ -62,6 +76,27 @@ class ClaudeMagics(Magics):
     timeout = Float(600.0, help="Seconds to wait for one API request.").tag(config=True)
     max_retries = Int(2, help="Retries for rate limits and transient errors (done by the SDK).").tag(config=True)
     max_continuations = Int(5, help="How often one turn is continued after pause_turn.").tag(config=True)
+    # Long sessions: caching, bounded context, thinking, cost caps (README "Long sessions").
+    cache = Bool(True, help="Prompt caching: later cells read the resent history at a tenth of the price.").tag(
+        config=True
+    )
+    cache_ttl = Enum(["5m", "1h"], "5m", help="Cache lifetime: 5m (writes 1.25x input) or 1h (writes 2x).").tag(
+        config=True
+    )
+    context_editing = Bool(False, help="Let the API clear old tool results from what Claude reads (beta).").tag(
+        config=True
+    )
+    result_limit = Int(RESULT_LIMIT, help="Tool results longer than this (characters) are trimmed when resent.").tag(
+        config=True
+    )
+    thinking = Unicode("", help="Default for --think: '' (off), 'adaptive', or a token budget such as '4096'.").tag(
+        config=True
+    )
+    effort = Enum([*EFFORTS], None, allow_none=True, help="Default for --effort (None: the model's).").tag(config=True)
+    max_cost_per_cell = Float(None, allow_none=True, help="Refuse a cell that would cost more (USD).").tag(config=True)
+    max_cost_per_session = Float(None, allow_none=True, help="Refuse cells past this session total (USD).").tag(
+        config=True
+    )
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # Set before super().__init__: it applies the shell's config, which fires our observers.
@@ -135,8 +170,27 @@ class ClaudeMagics(Magics):
                 max_continuations=self.max_continuations,
                 timeout=self.timeout,
                 max_retries=self.max_retries,
+                **self._long_session_settings(),
             )
         return self._session
+
+    def _long_session_settings(self) -> dict[str, Any]:
+        return {
+            "cache": self.cache,
+            "cache_ttl": self.cache_ttl,
+            "context_editing": self.context_editing,
+            "result_limit": self.result_limit,
+            "thinking": self.thinking or None,
+            "effort": self.effort,
+            "max_cost_per_cell": self.max_cost_per_cell,
+            "max_cost_per_session": self.max_cost_per_session,
+        }
+
+    @observe(*_LONG_SESSION_TRAITS)
+    def _update_long_session(self, change: Any) -> None:
+        if self._session is not None:
+            for name, value in self._long_session_settings().items():
+                setattr(self._session, name, value)
 
     @validate("max_tokens", "max_continuations")
     def _check_positive(self, proposal: Any) -> int:
@@ -240,6 +294,15 @@ class ClaudeMagics(Magics):
     @argument("--no-stream", action="store_true", help="Wait for the whole response instead of streaming.")
     @argument("--outdir", help="Save files Claude's code produces here (default: ClaudeMagics.download_dir).")
     @argument("--attach", action="append", metavar="NAME", help="Attach only these uploaded files (repeatable).")
+    @argument(
+        "--think",
+        nargs="?",
+        const="adaptive",
+        metavar="BUDGET",
+        help="Let Claude think first (adaptive), or with a token budget (--think=4096); shown as its plan.",
+    )
+    @argument("--effort", choices=EFFORTS, help="How much effort Claude puts in (default: ClaudeMagics.effort).")
+    @argument("--force", action="store_true", help="Run even if the cell would pass a cost cap.")
     @no_var_expand
     @line_cell_magic
     def claude_exec(self, line: str, cell: str | None = None) -> None:
@@ -385,6 +448,80 @@ class ClaudeMagics(Magics):
         self._shell.set_next_input(source, replace=True)
         display(render.export_bundle([source], inputs=inputs, script=args.file), raw=True)
 
+    # Long sessions
+
+    @line_magic
+    def claude_usage(self, line: str) -> Any:
+        """Show what each turn of this conversation used and cost, and the session's total.
+
+        Costs are estimated from list prices: tokens (cache reads at 0.1x, writes at 1.25x or
+        2x the input price) plus container time, billed by time with a 5-minute minimum.
+        """
+        if line.strip():
+            raise UsageError("%claude_usage takes no arguments.")
+        display(history_view.usage_bundle(self.turns, self.session.usage), raw=True)
+        return None
+
+    @magic_arguments()
+    @argument("turn", nargs="?", type=int, help="Show turn N again (1 = first).")
+    @argument("--undo", action="store_true", help="Drop the last turn from the conversation.")
+    @line_magic
+    def claude_history(self, line: str) -> Any:
+        """List this conversation's turns, show one again, or undo the last one.
+
+        ``--undo`` drops the last prompt and Claude's answer from the conversation; the sandbox
+        is not undone (files and variables it made stay).
+
+        Examples
+        --------
+        ::
+
+            %claude_history
+            %claude_history 2
+            %claude_history --undo
+        """
+        args = _parse_args(self.claude_history, line)
+        if args.undo and args.turn is not None:
+            raise UsageError("--undo drops the last turn: give no turn number with it.")
+        if args.undo:
+            with self._user_errors():
+                turn = self.session.undo()
+            display(
+                render.notice_bundle(
+                    f"Dropped the last turn ({turn.prompt[:60]!r}) from the conversation. The sandbox is not "
+                    "undone: files and variables that turn made are still there."
+                ),
+                raw=True,
+            )
+            return None
+        if args.turn is not None:
+            turns = self.turns
+            if not 1 <= args.turn <= len(turns):
+                raise UsageError(f"No turn {args.turn}: this conversation has {len(turns)} (see %claude_history).")
+            return turns[args.turn - 1]
+        display(history_view.history_bundle(self.turns, self.session.usage), raw=True)
+        return None
+
+    @no_var_expand
+    @line_magic
+    def claude_compact(self, line: str) -> Any:
+        """Summarise the conversation with the API's compaction, keeping the sandbox and its files.
+
+        Later cells resend the summary instead of every earlier turn. Text after the magic is
+        passed as instructions for the summary.
+
+        Examples
+        --------
+        ::
+
+            %claude_compact
+            %claude_compact Keep the column names and the model's test scores.
+        """
+        with self._user_errors():
+            turn = self.session.compact(line.strip() or None)
+        display(render.notice_bundle(turn.notices[0]), raw=True)
+        return None
+
     # Helpers
 
     def _run_live(self, session: Session, prompt: str, args: Any, key: str) -> Turn:
@@ -403,6 +540,9 @@ class ClaudeMagics(Magics):
                 on_event=view.on_event,
                 attach=args.attach,
                 new=args.new,
+                think=args.think,
+                effort=args.effort,
+                force=args.force,
             )
         except KeyboardInterrupt:
             manifest.restore(previous)
@@ -542,7 +682,8 @@ def _line_prompt_call(lines: list[str]) -> list[str]:
 def _takes_value(magic: Any) -> dict[str, bool]:
     """A magic's option strings, each with whether it takes a value (from its argparse parser)."""
     actions = magic.parser._option_string_actions
-    return {option: action.nargs != 0 for option, action in actions.items()}
+    # An optional value (``--think``) is taken only as ``--think=4096`` on a line: the prompt follows.
+    return {option: action.nargs not in (0, "?") for option, action in actions.items()}
 
 
 def _parse_args(magic: Any, line: str) -> Any:

@@ -9,23 +9,31 @@ and regional pricing are ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 __all__ = [
     "CONTAINER_DOLLARS_PER_HOUR",
     "CONTAINER_MINIMUM_SECONDS",
+    "ContainerMeter",
     "ModelPrice",
     "TokenCounts",
     "container_cost",
+    "container_time_is_free",
     "estimate_cost",
     "model_price",
+    "token_cost",
 ]
 
 CONTAINER_DOLLARS_PER_HOUR: Final = 0.05
 CONTAINER_MINIMUM_SECONDS: Final = 5 * 60
 _CACHE_READ_FACTOR: Final = 0.1  # cache hits cost a tenth of the input price
 _CACHE_WRITE_FACTOR: Final = 1.25  # 5-minute cache writes cost a quarter more than input
+_CACHE_WRITE_1H_FACTOR: Final = 2.0  # 1-hour cache writes cost twice the input price (doc "Prompt caching")
+# "free when web_search_20260209+ or web_fetch_20260209+ is in the request" (doc-CE "Usage and pricing").
+_FREE_WITH: Final = re.compile(r"web_(?:search|fetch)_(\d{8})")
+_FREE_SINCE: Final = 20260209
 
 
 class TokenCounts(Protocol):
@@ -41,6 +49,8 @@ class TokenCounts(Protocol):
     def cache_creation_input_tokens(self) -> int: ...
     @property
     def code_execution_requests(self) -> int: ...
+    @property
+    def cache_creation_1h_input_tokens(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,11 @@ class ModelPrice:
     def cache_write(self) -> float:
         """Price of a million input tokens written to the (5-minute) prompt cache."""
         return self.input * _CACHE_WRITE_FACTOR
+
+    @property
+    def cache_write_1h(self) -> float:
+        """Price of a million input tokens written to the 1-hour prompt cache."""
+        return self.input * _CACHE_WRITE_1H_FACTOR
 
 
 # "claude-opus-4-5-20251101", "claude-sonnet-5", "anthropic.claude-haiku-4-5-v1:0": family, then version.
@@ -140,13 +155,53 @@ def estimate_cost(model: str, usage: TokenCounts, duration: float) -> float | No
     >>> round(estimate_cost("claude-sonnet-4-5", Usage(1_000_000, 100_000), 0.0), 2)
     4.5
     """
+    tokens = token_cost(model, usage)
+    if tokens is None:
+        return None
+    return tokens + (container_cost(duration) if usage.code_execution_requests else 0.0)
+
+
+def token_cost(model: str, usage: TokenCounts) -> float | None:
+    """Dollars for a turn's tokens: input, output, cache reads (0.1x) and writes (1.25x for 5 m, 2x for 1 h).
+
+    Returns None when the model's prices are unknown.
+    """
     price = model_price(model)
     if price is None:
         return None
-    tokens = (
+    writes_1h = min(usage.cache_creation_1h_input_tokens, usage.cache_creation_input_tokens)
+    return (
         usage.input_tokens * price.input
         + usage.output_tokens * price.output
         + usage.cache_read_input_tokens * price.cache_read
-        + usage.cache_creation_input_tokens * price.cache_write
+        + (usage.cache_creation_input_tokens - writes_1h) * price.cache_write
+        + writes_1h * price.cache_write_1h
     ) / 1_000_000
-    return tokens + (container_cost(duration) if usage.code_execution_requests else 0.0)
+
+
+def container_time_is_free(tool_types: Iterable[str]) -> bool:
+    """Whether code execution time is free for a request with these tool types (web tools 20260209+)."""
+    return any((match := _FREE_WITH.fullmatch(kind)) and int(match[1]) >= _FREE_SINCE for kind in tool_types)
+
+
+class ContainerMeter:
+    """Billed container time, per container, by the documented rule: by execution time, 5-minute minimum.
+
+    The docs do not say what one "use" is. Here a use of a container is billed from the start of
+    the turn that opens it for at least five minutes; a turn that starts while that billed window
+    is still open pays only for the time it runs past the window, so the minimum is paid once per
+    use, not once per cell. The free monthly allowance is not known here and is ignored.
+    """
+
+    def __init__(self) -> None:
+        self._billed_until: dict[str, float] = {}  # container id -> end of the time already billed
+
+    def bill(self, container_id: str, started: float, ended: float) -> float:
+        """Seconds to bill for a turn that used *container_id* from *started* to *ended* (monotonic)."""
+        until = self._billed_until.get(container_id)
+        if until is not None and started <= until:
+            self._billed_until[container_id] = max(until, ended)
+            return max(0.0, ended - until)
+        seconds = max(ended - started, float(CONTAINER_MINIMUM_SECONDS))
+        self._billed_until[container_id] = started + seconds
+        return seconds

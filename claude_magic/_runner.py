@@ -27,6 +27,7 @@ from claude_magic.errors import (
     AuthenticationFailedError,
     BadRequestError,
     ContainerGoneError,
+    CostCapError,
     OverloadedError,
     RateLimitedError,
     RequestTooLargeError,
@@ -48,6 +49,9 @@ from claude_magic.results import (
 Message = dict[str, Any]
 EventListener = Callable[[TurnEvent], None]
 FileCheck = Callable[[Sequence[UploadedFile]], Checked]
+# Asked before each request: (this turn's usage so far, messages, max_tokens, least useful max_tokens) ->
+# the max_tokens the request may use, or 0 to stop (see ``_costs.Budget``).
+BudgetCheck = Callable[[Usage, Sequence[Message], int, int], int]
 
 # Error codes that name a file, not the container (SDK ``_error_classes``).
 _FILE_ERROR_CODES = frozenset({"file_expired", "file_not_found", "file_not_downloadable"})
@@ -74,6 +78,7 @@ class TurnSettings:
     extra_tools: tuple[dict[str, Any], ...] = ()  # tools beside code execution (web search, kernel functions)
     skills: tuple[dict[str, Any], ...] = ()  # Agent Skills: the container goes as an object with them
     options: Mapping[str, Any] = field(default_factory=dict)  # further request parameters (cache_control, ...)
+    budget: BudgetCheck | None = None  # cost caps: asked before every request of the turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,7 @@ class TurnOutcome:
     container_restarted: bool = False
     prompt_sent: bool = True
     request_ids: tuple[str, ...] = ()
+    stop_details: dict[str, Any] | None = None
 
 
 @dataclass
@@ -119,6 +125,7 @@ class _Progress:
     request_ids: list[str] = field(default_factory=list)
     replaced: list[tuple[str, UploadedFile]] = field(default_factory=list)
     dropped: list[UploadedFile] = field(default_factory=list)
+    capped: bool = False  # a cost cap stopped the turn's continuations
 
 
 class TurnRunner:
@@ -164,7 +171,7 @@ class TurnRunner:
                     base, paused, container, settings, assembler, downloader, pending, progress, emit
                 )
                 history = [*base, _assistant(content, last)]
-                if last.stop_reason == "pause_turn":
+                if last.stop_reason == "pause_turn" and not progress.capped:
                     say(
                         f"Claude is still working after {settings.max_continuations} more continuations: "
                         "your prompt was not sent yet. Run the cell again to let it go on."
@@ -193,7 +200,7 @@ class TurnRunner:
                 request, history, container, attachments, restarted, assembler, downloader, pending, progress, emit
             )
             history = [*history, _user_message(request.prompt, attachments, committed=True), _assistant(content, last)]
-            if last.stop_reason == "pause_turn":
+            if last.stop_reason == "pause_turn" and not progress.capped:
                 say(
                     f"Claude paused {settings.max_continuations + 1} times in this turn: run another cell "
                     "(any prompt) and it goes on from where it stopped first."
@@ -300,13 +307,30 @@ class TurnRunner:
             _harvest(pending, assembler)
 
         continuations = 0
+        response: Response | None = None
         while True:
+            paused = [{"role": "assistant", "content": content}] if content else []
+            max_tokens = settings.max_tokens
+            if settings.budget is not None:
+                floor = int((settings.options.get("thinking") or {}).get("budget_tokens", 0)) + 1
+                max_tokens = settings.budget(progress.usage, [*messages, *paused], settings.max_tokens, floor)
+                if max_tokens <= 0 and response is None:
+                    raise CostCapError(
+                        "Stopped before the next request: this cell reached its cost cap. Raise the cap, run the "
+                        "cell again with --force, or shrink the conversation with %claude_compact or %claude_reset."
+                    )
+                if max_tokens <= 0 and response is not None:
+                    progress.capped = True
+                    _Speaker(progress, emit)(
+                        "Stopped continuing: this cell reached its cost cap. Run a cell with --force (or raise the "
+                        "cap) and Claude goes on from where it paused."
+                    )
+                    return content, response, container
             progress.segments += 1
             assembler.begin_response()
-            paused = [{"role": "assistant", "content": content}] if content else []
             response = self._client.send(
                 model=settings.model,
-                max_tokens=settings.max_tokens,
+                max_tokens=max_tokens,
                 messages=[*messages, *paused],
                 tool_version=settings.tool_version,
                 container_id=container.id if container else None,
@@ -321,6 +345,12 @@ class TurnRunner:
             if response.request_id:
                 progress.request_ids.append(response.request_id)
             container = _next_container(container, response.container)
+            for edit in response.context_edits:
+                _Speaker(progress, emit)(
+                    f"The API cleared {edit.get('cleared_tool_uses', 0)} old tool results "
+                    f"({edit.get('cleared_input_tokens', 0):,} tokens) from what Claude reads; "
+                    "your history is unchanged."
+                )
             if response.stop_reason != "pause_turn" or continuations >= settings.max_continuations:
                 return content, response, container
             continuations += 1
@@ -378,6 +408,7 @@ class TurnRunner:
             container_restarted=restarted,
             prompt_sent=prompt_sent,
             request_ids=tuple(progress.request_ids),
+            stop_details=last.stop_details,
         )
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from claude_magic import _downloads as downloads
 from claude_magic._client import DEFAULT_MODEL, ApiClient
+from claude_magic._context import RESULT_LIMIT
 from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
+from claude_magic._long_session import LongSessionMixin
 from claude_magic._registry import UploadRegistry, default_cache_dir
 from claude_magic._runner import TurnOutcome, TurnRequest, TurnRunner, TurnSettings
 from claude_magic._tool_versions import tool_version_for
@@ -30,7 +32,7 @@ EventListener = Callable[[TurnEvent], None]
 DEFAULT_MAX_TOKENS = 16_384  # under the SDK's non-streaming ceiling, so --no-stream works too
 
 
-class Session:
+class Session(LongSessionMixin):
     """A conversation with Claude's code execution tool, with uploads kept by file id.
 
     Parameters
@@ -50,6 +52,17 @@ class Session:
     record
         A cassette folder: every HTTP exchange is recorded there (credentials removed), to replay
         offline with ``python -m claude_magic.testing replay``. See ``record()``.
+    cache, cache_ttl
+        Automatic prompt caching (on; ``"5m"`` or ``"1h"``): later turns read the resent history at a tenth
+        of the input price.
+    context_editing
+        Let the API clear old tool results from what Claude reads (``clear_tool_uses_20250919``, beta; off).
+    result_limit
+        Tool results longer than this many characters are trimmed in the history later turns resend (0: never).
+    thinking, effort
+        Defaults for ``run(think=..., effort=...)``: ``"adaptive"`` or a token budget; ``low`` ... ``max``.
+    max_cost_per_cell, max_cost_per_session
+        Cost caps in US dollars (None: no cap); a cell that would pass one is refused before it is sent.
 
     Examples
     --------
@@ -73,7 +86,25 @@ class Session:
         max_retries: int = 2,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         record: str | os.PathLike[str] | None = None,
+        cache: bool = True,
+        cache_ttl: str = "5m",
+        context_editing: bool = False,
+        result_limit: int = RESULT_LIMIT,
+        thinking: str | int | None = None,
+        effort: str | None = None,
+        max_cost_per_cell: float | None = None,
+        max_cost_per_session: float | None = None,
     ) -> None:
+        self._init_long_session(
+            cache=cache,
+            cache_ttl=cache_ttl,
+            context_editing=context_editing,
+            result_limit=result_limit,
+            thinking=thinking,
+            effort=effort,
+            max_cost_per_cell=max_cost_per_cell,
+            max_cost_per_session=max_cost_per_session,
+        )
         self.model = model
         self.max_tokens = max_tokens
         self.tool_version = tool_version
@@ -197,6 +228,7 @@ class Session:
             self._pending = dict(self._uploads)
             self._in_container = {}
             self._turns.clear()
+            self._undo.clear()
 
     def new_container(self) -> None:
         """Start the next turn in a fresh container (the conversation is kept); uploads are re-attached."""
@@ -231,6 +263,7 @@ class Session:
             self._messages, self._container, self._paused = (), None, False
             self._uploads, self._pending, self._in_container = {}, {}, {}
             self._turns.clear()
+            self._undo.clear()
         return (
             "Connected to another server or account: started a fresh conversation; files uploaded before "
             "belong to the old one (upload them again here)."
@@ -341,27 +374,30 @@ class Session:
         on_event: EventListener | None = None,
         attach: Iterable[str] | None = None,
         new: bool = False,
+        think: str | int | None = None,
+        effort: str | None = None,
+        force: bool = False,
     ) -> Turn:
         """Send *prompt* as one user turn with the code execution tool and return what happened.
 
         Streams the response (``on_event`` hears each step as it arrives), continues ``pause_turn``
         automatically, downloads produced files concurrently, and keeps the conversation and the
         container for the next turn. ``attach`` names exactly the files to attach; ``new`` starts
-        a fresh conversation and container first. If the turn fails or is interrupted, nothing
-        changes: not the conversation, the container id, the pending uploads, nor these options.
+        a fresh conversation and container first. ``think`` (``"adaptive"`` or a token budget) and
+        ``effort`` override the session's defaults for this turn; ``force`` ignores the cost caps.
+        If the turn fails or is interrupted, nothing changes: not the conversation, the container
+        id, the pending uploads, nor these options.
         """
         if not prompt.strip():
             raise ClaudeMagicError("The prompt is empty: write what Claude should do.")
         started = time.monotonic()
         chosen_model = model or self.model
-        settings = TurnSettings(
-            model=chosen_model,
-            max_tokens=max_tokens or self.max_tokens,
-            tool_version=tool_version or self.tool_version or tool_version_for(chosen_model),
-            stream=stream,
-            folder=Path(download_dir) if download_dir is not None else self.download_dir,
-            max_continuations=self.max_continuations,
-        )
+        chosen_version = tool_version or self.tool_version or tool_version_for(chosen_model)
+        chosen_max = max_tokens or self.max_tokens
+        try:
+            context_settings = self.context_settings(think=think, effort=effort)
+        except ValueError as exc:
+            raise ClaudeMagicError(f"{exc}.") from None
         with self._lock:
             history, container, paused = self._messages, self._container, self._paused
             attachments = tuple(self._pending.values())
@@ -369,6 +405,26 @@ class Session:
                 history, container, paused, attachments = (), None, False, tuple(self._uploads.values())
         if attach is not None:
             attachments = tuple(self._lookup(name) for name in attach)
+        options, budget = self._prepare_long_turn(
+            model=chosen_model,
+            tool_version=chosen_version,
+            max_tokens=chosen_max,
+            settings=context_settings,
+            history=history,
+            prompt=prompt,
+            attachments=attachments,
+            force=force,
+        )
+        settings = TurnSettings(
+            model=chosen_model,
+            max_tokens=chosen_max,
+            tool_version=chosen_version,
+            stream=stream,
+            folder=Path(download_dir) if download_dir is not None else self.download_dir,
+            max_continuations=self.max_continuations,
+            options=options,
+            budget=budget,
+        )
         client = self.client
         runner = TurnRunner(client, self._files.check, lambda: tuple(self._uploads.values()))
         request = TurnRequest(prompt, history, container, attachments, settings, resume_paused=paused)
@@ -388,12 +444,22 @@ class Session:
             tool_version=settings.tool_version,
             request_ids=outcome.request_ids,
         )
+        outcome, turn = self._finish_long_turn(
+            outcome,
+            turn,
+            started=started,
+            settings=context_settings,
+            budget=budget,
+            max_tokens=chosen_max,
+            attached=bool(outcome.attached),
+        )
         self._commit(outcome, turn, fresh=new)
         return turn
 
     def _commit(self, outcome: TurnOutcome, turn: Turn, *, fresh: bool) -> None:
         """Take a finished turn's outcome in one step (a failure or Ctrl-C before this changes nothing)."""
         with self._lock:
+            self._remember_for_undo(fresh)
             if fresh:
                 self._turns.clear()
             self._messages = outcome.history

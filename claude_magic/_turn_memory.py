@@ -47,6 +47,10 @@ class TurnLog:
         """Forget every turn."""
         self._turns.clear()
 
+    def pop(self) -> Turn:
+        """Forget the newest turn and return it (``Session.undo``)."""
+        return self._turns.pop()
+
 
 def _image_bytes(turn: Turn) -> int:
     return sum(len(file.data) for file in turn.files if file.data is not None)

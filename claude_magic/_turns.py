@@ -10,7 +10,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from claude_magic.results import CodeStep, EditStep, Execution, OutputFile, Step, StepUpdate, TextStep, TurnEvent
+from claude_magic.results import (
+    CodeStep,
+    EditStep,
+    Execution,
+    OutputFile,
+    Step,
+    StepUpdate,
+    TextStep,
+    ThinkingStep,
+    TurnEvent,
+)
 
 EventListener = Callable[[TurnEvent], None]
 
@@ -45,6 +55,11 @@ class TurnAssembler:
         block_type = block.get("type")
         if block_type == "text":
             self._upsert_block(index, TextStep(block.get("text", "")), done=kind == "stop")
+        elif block_type == "thinking" and (kind == "stop" or block.get("thinking")):
+            # Shown whole when it stops (its plan, above the code it leads to); the block stays in history as sent.
+            self._upsert_block(index, ThinkingStep(str(block.get("thinking") or "")), done=kind == "stop")
+        elif block_type == "redacted_thinking":
+            self._upsert_block(index, ThinkingStep("", redacted=True), done=kind == "stop")
         elif block_type == "server_tool_use":
             step = _tool_use_step(block)
             if step is not None:

@@ -120,3 +120,7 @@ class ConnectionFailedError(ClaudeMagicError):
 
 class InterruptedTurnError(ClaudeMagicError):
     """A turn was interrupted; the conversation was left as it was before it."""
+
+
+class CostCapError(ClaudeMagicError):
+    """A cell was not sent (or not continued) because it would pass a cost cap the user set."""

@@ -24,9 +24,11 @@ __all__ = [
     "OutputFile",
     "RemoteFile",
     "Response",
+    "SessionUsage",
     "Step",
     "StepUpdate",
     "TextStep",
+    "ThinkingStep",
     "Turn",
     "TurnEvent",
     "UploadBatch",
@@ -115,7 +117,19 @@ class EditStep:
     kind: Literal["edit"] = "edit"
 
 
-Step: TypeAlias = TextStep | CodeStep | EditStep
+@dataclass(frozen=True, slots=True)
+class ThinkingStep:
+    """Claude's thinking before it acts (its plan); ``redacted`` when the API sent it encrypted.
+
+    The blocks themselves (with their signatures) stay in the conversation unchanged.
+    """
+
+    text: str
+    redacted: bool = False
+    kind: Literal["thinking"] = "thinking"
+
+
+Step: TypeAlias = TextStep | CodeStep | EditStep | ThinkingStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +144,9 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
-    cache_creation_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0  # every cache write, whatever its TTL
     code_execution_requests: int = 0
+    cache_creation_1h_input_tokens: int = 0  # the part of the writes with the 1-hour TTL (priced higher)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -140,7 +155,40 @@ class Usage:
             self.cache_read_input_tokens + other.cache_read_input_tokens,
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
             self.code_execution_requests + other.code_execution_requests,
+            self.cache_creation_1h_input_tokens + other.cache_creation_1h_input_tokens,
         )
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every input token, fresh, read from the cache or written to it."""
+        return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUsage:
+    """What a session has used so far: tokens, the cache's share, container time and estimated cost.
+
+    ``cost`` is in US dollars from list prices (``claude_magic._pricing``); None when a turn's
+    model has no known price. ``container_seconds`` is billed container time as estimated there.
+    """
+
+    turns: int = 0
+    usage: Usage = Usage()
+    container_seconds: float = 0.0
+    cost: float | None = 0.0
+
+    @property
+    def cache_share(self) -> float:
+        """The share of input tokens read from the prompt cache (0 to 1)."""
+        total = self.usage.prompt_tokens
+        return self.usage.cache_read_input_tokens / total if total else 0.0
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, str]:
+        from claude_magic._history_view import select, session_usage_bundle
+
+        return select(session_usage_bundle(self), include, exclude)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +233,11 @@ class Turn:
     notices: tuple[str, ...] = ()  # things the user should know (e.g. a re-upload)
     tool_version: str | None = None  # the code execution tool version the turn was sent with
     request_ids: tuple[str, ...] = ()  # the API's request ids, for support tickets and provenance
+    cost: float | None = None  # estimated US dollars: tokens incl. cache reads/writes, plus container time
+    container_seconds: float = 0.0  # container time this turn adds to the bill (see _pricing)
+    stop_details: dict[str, Any] | None = None  # the API's stop_details (a refusal's category, explanation)
+    session_usage: SessionUsage | None = None  # the session's running total after this turn (footer hook)
+    kept: bool = True  # False when the turn was not kept in the conversation (a refusal)
 
     @property
     def text(self) -> str:
@@ -266,6 +319,8 @@ class Response:
     usage: Usage
     model: str
     request_id: str | None = None
+    stop_details: dict[str, Any] | None = None
+    context_edits: tuple[dict[str, Any], ...] = ()  # context_management.applied_edits (beta)
 
 
 # Events a turn reports while it streams (``Session.run(on_event=...)``).

@@ -886,3 +886,18 @@ def test_footer_and_container_say_how_long_the_sandbox_really_lasts() -> None:
     assert "09:05" not in footer["text/plain"]  # the rolling expires_at is not shown as the end
     shown = render.container_bundle(info)["text/plain"]
     assert "until at least 2026-12-31" in shown and "rolling" not in shown.split("until at least")[0][-5:]
+
+
+def test_footer_shows_the_session_total_once_there_is_more_than_one_turn() -> None:
+    from claude_magic.results import SessionUsage, Turn, Usage
+
+    total = SessionUsage(turns=3, usage=Usage(1_000, 100, cache_read_input_tokens=3_000), cost=0.1234)
+    footer = render.turn_footer_bundle(
+        Turn(prompt="p", steps=(), model="claude-sonnet-5", cost=0.01, session_usage=total)
+    )
+    assert "≈ $0.0100 estimated" in footer["text/plain"]
+    assert "session $0.1234 over 3 turns, 75% of input from cache" in footer["text/plain"]
+    first = render.turn_footer_bundle(
+        Turn(prompt="p", steps=(), model="claude-sonnet-5", session_usage=SessionUsage(turns=1, cost=0.01))
+    )
+    assert "session" not in first["text/plain"]

@@ -65,8 +65,12 @@ def _footer_items(turn: Turn) -> list[tuple[str, str]]:
         items.append((plural(pauses, "pause"), f"Claude paused its turn {plural(pauses, 'time')}; it was continued"))
     if turn.stop_reason not in (None, "end_turn", "pause_turn"):
         items.append((f"stop reason: {turn.stop_reason}", ""))
-    cost = pricing.estimate_cost(turn.model, usage, turn.duration)
+    cost = turn.cost if turn.cost is not None else pricing.estimate_cost(turn.model, usage, turn.duration)
     items.append((f"≈ {_cost(cost)} estimated" if cost is not None else "cost unknown", ""))
+    total = turn.session_usage
+    if total is not None and total.turns > 1 and total.cost is not None:
+        share = f", {total.cache_share:.0%} of input from cache" if total.usage.cache_read_input_tokens else ""
+        items.append((f"session {_cost(total.cost)} over {total.turns} turns{share}", ""))
     return [(clean(item), clean(tip)) for item, tip in items]
 
 

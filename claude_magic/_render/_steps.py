@@ -19,6 +19,7 @@ from claude_magic._render._html import (
     ERROR_FG,
     HUNK_FG,
     LABEL,
+    MONO,
     MUTED,
     PRE,
     STDERR,
@@ -36,7 +37,7 @@ from claude_magic._render._text import clean, has_text, lines_of, quote_lines, t
 
 if TYPE_CHECKING:
     from claude_magic._render import MimeBundle
-    from claude_magic.results import CodeStep, EditStep, Execution, Step, TextStep
+    from claude_magic.results import CodeStep, EditStep, Execution, Step, TextStep, ThinkingStep
 
 OUTPUT_COLLAPSE_LINES: Final = 24  # a stream longer than this shows its ends and folds its middle
 _PREVIEW_HEAD: Final = 8
@@ -236,6 +237,16 @@ def edit_step_bundle(
     return {"text/html": str(div("step", join(markup))), "text/plain": "\n".join(plain)}
 
 
+def thinking_step_bundle(step: ThinkingStep) -> MimeBundle:
+    """Claude's thinking, collapsed above the code as its plan; redacted thinking says so."""
+    text = "(thinking redacted by the API)" if step.redacted else clean(step.text)
+    summary = "Claude's plan (thinking)"
+    markup = Markup('<details class="claude-magic-thinking" style="{}"><summary>{}</summary>{}</details>').format(
+        MUTED, summary, Markup('<pre style="white-space: pre-wrap; {}">{}</pre>').format(MONO, text)
+    )
+    return {"text/html": str(markup), "text/plain": f"{summary}:\n{text}"}
+
+
 def step_bundle(step: Step, *, show_code: bool = True, max_lines: int = 200, interrupted: bool = False) -> MimeBundle:
     """Render any step: prose as Markdown turned HTML, code and edits as HTML; always with ``text/plain``.
 
@@ -258,6 +269,8 @@ def step_bundle(step: Step, *, show_code: bool = True, max_lines: int = 200, int
     """
     if step.kind == "text":
         return text_step_bundle(step)
+    if step.kind == "thinking":
+        return thinking_step_bundle(step)
     if step.kind == "code":
         return code_step_bundle(step, show_code=show_code, max_lines=max_lines, interrupted=interrupted)
     return edit_step_bundle(step, show_code=show_code, max_lines=max_lines, interrupted=interrupted)

@@ -112,6 +112,36 @@ BEHAVIOURS: Final[tuple[Row, ...]] = (
         "A request whose history holds code execution results but omits `container`: accepted (a new "
         "container) or 400.",
     ),
+    Row(
+        "cache_lookback",
+        20.0,
+        ("any count >= 0",),
+        'doc "Prompt caching" ("checks for cache hits at ... about 20 blocks before" a breakpoint), api-spec §13',
+        "How many block boundaries before a breakpoint are searched for a cached prefix. A unit is all tools, the "
+        "system prompt, or one content block of a message (the doc's prefix order: tools, system, messages).",
+    ),
+    Row(
+        "cache_min_tokens",
+        1024.0,
+        ("any count >= 0",),
+        'doc "Prompt caching" minimum cacheable length (1024 tokens for most models; 2048-4096 for some)',
+        "Prefixes shorter than this are not written to the cache (every block counts, thinking included).",
+    ),
+    Row(
+        "clear_server_tool_results",
+        "clear",
+        ("clear", "skip"),
+        'doc "Context editing" speaks of tool results; whether server tool results are cleared is unstated',
+        "Whether `clear_tool_uses_20250919` clears code execution (server tool) results as it does client "
+        "`tool_result`s, or only the latter.",
+    ),
+    Row(
+        "compaction_placement",
+        "assistant",
+        ("assistant", "any"),
+        "SDK `BetaCompactionBlockParam` (a content block of either role); the doc shows it in assistant turns",
+        "Where a `compaction` block sent back may sit: in an assistant message only (400 otherwise), or in any.",
+    ),
 )
 
 ExpiredContainer = Literal["404", "410", "500"]
@@ -135,6 +165,10 @@ class Behaviours:
     repl_input_dir: Literal["env", "cwd"] = "env"
     stale_upload_refs: Literal["validate", "ignore"] = "validate"
     history_without_container: Literal["accept", "reject"] = "accept"
+    cache_lookback: float = 20.0
+    cache_min_tokens: float = 1024.0
+    clear_server_tool_results: Literal["clear", "skip"] = "clear"
+    compaction_placement: Literal["assistant", "any"] = "assistant"
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, _checked(name, value))
@@ -169,7 +203,7 @@ def _checked(name: str, value: object) -> object:
             raise ValueError(f"{name} must be True or False, not {value!r}")
     elif hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+            raise ValueError(f"{name} must be a number >= 0 (seconds, or a count), not {value!r}")
         value = float(value)
     return value
 

@@ -5,31 +5,61 @@ The checks whose answer the docs leave open follow the model's ``Behaviours`` (s
 
 from __future__ import annotations
 
+import collections
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from claude_magic.testing import history, versions
+from claude_magic.testing import caching, context, history, versions
 from claude_magic.testing.behaviours import Behaviours
-from claude_magic.testing.containers import ContainerStore
+from claude_magic.testing.caching import CacheUsage
+from claude_magic.testing.containers import Container, ContainerStore
 from claude_magic.testing.envelope import ApiError, bad_request
 from claude_magic.testing.history import Block, Conversation
 from claude_magic.testing.ids import new_id
 from claude_magic.testing.model import ScriptedModel, TurnRun
+
+MAX_REQUEST_BYTES = 32_000_000  # "Messages API 32 MB, Token Counting API 32 MB" (doc "Request size limits"): 413
+_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+class CompactionRun:
+    """The response to a compaction request: one ``compaction`` block, ``stop_reason: "compaction"``."""
+
+    def __init__(self, block: Block, container: Container | None) -> None:
+        self.block = block
+        self.container = container
+        self.content: list[Block] = []
+        self.stop_reason = "compaction"
+        self.stop_details: dict[str, Any] | None = None
+        self.thinking = False
+        self.uses: collections.Counter[str] = collections.Counter()
+        self.code_tool_uses = 0
+
+    def blocks(self) -> Iterator[Block]:
+        self.content.append(self.block)
+        yield self.block
 
 
 @dataclass
 class Prepared:
     """A checked request and the response run it starts."""
 
-    run: TurnRun
+    run: TurnRun | CompactionRun
     model: str
-    input_tokens: int
+    split: CacheUsage
     stream: bool
     store: ContainerStore
     behaviours: Behaviours
     skills: list[dict[str, str]] = field(default_factory=list)
     id: str = field(default_factory=lambda: new_id("msg", stem="01"))
+    applied_edits: list[dict[str, Any]] | None = None  # None: the request had no context_management
+
+    @property
+    def input_tokens(self) -> int:
+        """Every input token of the request, cached or not."""
+        return self.split.input_tokens + self.split.cache_read_input_tokens + self.split.cache_creation_input_tokens
 
     def container(self) -> dict[str, Any] | None:
         """The response's ``container`` object, or None when no container was involved."""
@@ -42,14 +72,9 @@ class Prepared:
 
     def usage(self, *, final: bool = True) -> dict[str, Any]:
         """``usage`` with token counts estimated from text lengths (about 4 characters a token)."""
-        spoken = [b for b in self.run.content if b["type"] in ("text", "server_tool_use")]
+        spoken = [b for b in self.run.content if not history.is_result(b["type"])]
         output = max(1, len(json.dumps(spoken)) // 4) if final else 1
-        usage: dict[str, Any] = {
-            "input_tokens": self.input_tokens,
-            "output_tokens": output,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        }
+        usage: dict[str, Any] = {**self.split.wire(), "output_tokens": output}
         if final:
             counts = {
                 "web_search_requests": self.run.uses["web_search"],
@@ -70,15 +95,23 @@ class Prepared:
             "content": content,
             "stop_reason": self.run.stop_reason if final else None,
             "stop_sequence": None,
-            "stop_details": None,
+            "stop_details": self.run.stop_details if final else None,
             "container": self.container() if final else None,
             "usage": {**self.usage(final=final), "service_tier": "standard"},
+            **self.management(),
         }
 
+    def management(self) -> dict[str, Any]:
+        """``context_management`` (beta) when the request asked for it."""
+        if self.applied_edits is None:
+            return {}
+        return {"context_management": {"applied_edits": self.applied_edits}}
 
-def prepare(body: object, model: ScriptedModel) -> Prepared:
+
+def prepare(body: object, model: ScriptedModel, headers: dict[str, str] | None = None) -> Prepared:
     """Check *body* and start its response; raises ``ApiError`` before any side effect."""
     behaviours = model.behaviours
+    headers = headers or {}
     if not isinstance(body, dict):
         raise bad_request("Request body must be a JSON object")
     name = body.get("model")
@@ -91,11 +124,17 @@ def prepare(body: object, model: ScriptedModel) -> Prepared:
     version = tool[1] if tool else None
     if tool and behaviours.tool_versions_by_model == "enforce" and (refused := versions.refusal(name, *tool)):
         raise refused
+    context.check_params(body, headers)
+    _check_cache_control(body.get("cache_control"))
+    thinking = _thinking(body.get("thinking"), max_tokens)
+    _check_effort(body.get("output_config"))
     conversation = history.parse(body.get("messages"))
+    model.signer.check(conversation, behaviours)
     container_id, skills = _container_param(body.get("container"), behaviours)
+    compacting = body.get("compaction") is not None
 
     paused = None
-    if conversation.continues:
+    if conversation.continues and not compacting:
         paused = model.find_paused(conversation.turns[-1].blocks)
         if paused is None:
             raise bad_request(
@@ -132,14 +171,114 @@ def prepare(body: object, model: ScriptedModel) -> Prepared:
             target.mkdir(parents=True, exist_ok=True)
             for filename, data in uploads:
                 (target / filename).write_bytes(data)
-    if paused is not None:
+    visible, applied = read_context(body, name, conversation, model)
+    found = caching.units(name, body.get("tools"), body.get("system"), visible)
+    run: TurnRun | CompactionRun
+    if compacting:
+        instructions = body["compaction"].get("instructions")
+        run = CompactionRun(model.signer.compaction_block(context.summary_of(visible, instructions)), container)
+    elif paused is not None:
         run = model.resume(paused, version, container)
     else:
         run = model.start(model.picker.pick(conversation.prompt()), version, container)
-    size = len(json.dumps([body.get("system"), body.get("tools"), body.get("messages")]))
+        run.preface = _auto_compaction(body, found, visible, model)
+    run.thinking = thinking
+    split = model.cache.account(found, body.get("cache_control"))
     reported = model.picker.script.model or name
     stream = bool(body.get("stream"))
-    return Prepared(run, reported, max(1, size // 4), stream, model.containers, behaviours, skills)
+    return Prepared(run, reported, split, stream, model.containers, behaviours, skills, applied_edits=applied)
+
+
+def read_context(
+    body: dict[str, Any], name: str, conversation: Conversation, model: ScriptedModel
+) -> tuple[list[tuple[str, list[Block]]], list[dict[str, Any]] | None]:
+    """What the model reads (after compaction blocks and context edits) and the edits applied."""
+    visible = context.visible_turns(conversation)
+    management = body.get("context_management")
+    if not isinstance(management, dict):
+        return visible, None
+
+    def count(turns: list[tuple[str, list[Block]]]) -> int:
+        units = caching.units(name, body.get("tools"), body.get("system"), turns)
+        return units[-1].cumulative if units else 0
+
+    applied: list[dict[str, Any]] = []
+    for edit in management.get("edits") or []:
+        if edit.get("type") == "clear_tool_uses_20250919":
+            visible, report = context.clear_tool_uses(visible, edit, count, model.behaviours)
+            if report is not None:
+                applied.append(report)
+    return visible, applied
+
+
+def count_tokens(body: object, model: ScriptedModel, headers: dict[str, str]) -> dict[str, Any]:
+    """``POST /v1/messages/count_tokens``: the request's input tokens, tools and edits included (no container)."""
+    if not isinstance(body, dict):
+        raise bad_request("Request body must be a JSON object")
+    name = body.get("model")
+    if not isinstance(name, str) or not name:
+        raise bad_request("model: Field required")
+    if "container" in body:
+        raise bad_request("container: Extra inputs are not permitted")
+    context.check_params(body, headers)
+    _thinking(body.get("thinking"), None)
+    conversation = history.parse(body.get("messages"))
+    model.signer.check(conversation, model.behaviours)
+    original = caching.units(name, body.get("tools"), body.get("system"), context.visible_turns(conversation))
+    visible, applied = read_context(body, name, conversation, model)
+    found = caching.units(name, body.get("tools"), body.get("system"), visible)
+    result: dict[str, Any] = {"input_tokens": found[-1].cumulative if found else 0}
+    if applied is not None:
+        result["context_management"] = {"original_input_tokens": original[-1].cumulative if original else 0}
+    return result
+
+
+def _auto_compaction(
+    body: dict[str, Any], found: list[caching.Unit], visible: list[tuple[str, list[Block]]], model: ScriptedModel
+) -> list[Block]:
+    """The ``compact_20260112`` edit: past its trigger, the response opens with a compaction block."""
+    management = body.get("context_management")
+    for edit in (management or {}).get("edits") or [] if isinstance(management, dict) else []:
+        if edit.get("type") != "compact_20260112":
+            continue
+        trigger = (edit.get("trigger") or {}).get("value", 150_000)
+        if found and found[-1].cumulative > trigger:
+            return [model.signer.compaction_block(context.summary_of(visible, edit.get("instructions")))]
+    return []
+
+
+def _check_cache_control(value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict) or value.get("type") != "ephemeral":
+        raise bad_request("cache_control.type: Input should be 'ephemeral'")
+    if value.get("ttl", "5m") not in ("5m", "1h"):
+        raise bad_request("cache_control.ttl: Input should be '5m' or '1h'")
+
+
+def _thinking(value: object, max_tokens: int | None) -> bool:
+    """Whether the request enables thinking; 400 for a malformed ``thinking``."""
+    if value is None:
+        return False
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in ("enabled", "adaptive", "between_tools", "disabled"):
+        raise bad_request("thinking.type: Input should be 'enabled', 'adaptive', 'between_tools' or 'disabled'")
+    assert isinstance(value, dict)
+    if kind == "enabled":
+        budget = value.get("budget_tokens")
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1024:
+            raise bad_request("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+        if max_tokens is not None and budget >= max_tokens:
+            raise bad_request("max_tokens must be greater than thinking.budget_tokens")
+    return kind in ("enabled", "adaptive", "between_tools")
+
+
+def _check_effort(value: object) -> None:
+    if value is None:
+        return
+    effort = value.get("effort") if isinstance(value, dict) else "?"
+    if effort is not None and effort not in _EFFORTS:
+        raise bad_request(f"output_config.effort: Input should be one of {', '.join(map(repr, _EFFORTS))}")
 
 
 def _container_param(value: object, behaviours: Behaviours) -> tuple[str | None, list[dict[str, str]]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ from typing import Any
 
 from claude_magic.testing import editor, server_tools
 from claude_magic.testing.behaviours import Behaviours
+from claude_magic.testing.caching import PromptCache
 from claude_magic.testing.containers import Container, ContainerStore
+from claude_magic.testing.context import Signer
 from claude_magic.testing.files import MAX_FILE_BYTES, FileStore
 from claude_magic.testing.history import Block, fingerprint
 from claude_magic.testing.ids import new_id
@@ -45,7 +48,9 @@ from claude_magic.testing.script import (
     Script,
     ServerTool,
     Step,
+    Stop,
     Text,
+    Thinking,
     ToolSearch,
     WebFetch,
     WebSearch,
@@ -102,6 +107,8 @@ class ScriptedModel:
         self._paused: list[Paused] = []
         self._lock = threading.Lock()
         self._cells = itertools.count(1)
+        self.signer = Signer(secrets.token_bytes(32))
+        self.cache = PromptCache(behaviours)
 
     def set_script(self, script: Script) -> None:
         """Use *script* from now on (its unmatched replies start from the first)."""
@@ -156,6 +163,9 @@ class TurnRun:
         self.open_call = open_call
         self.content: list[Block] = []
         self.stop_reason = "end_turn"
+        self.stop_details: dict[str, Any] | None = None
+        self.thinking = False  # the request enables thinking: thinking steps are emitted
+        self.preface: list[Block] = []  # blocks opening the response (a compaction block from the compact edit)
         self.uses: collections.Counter[str] = collections.Counter()  # server tool uses by name
 
     def blocks(self) -> Iterator[Block]:
@@ -172,6 +182,7 @@ class TurnRun:
         return sum(n for name, n in self.uses.items() if name not in server_tools.NAMES.values())
 
     def _produce(self) -> Iterator[Block]:
+        yield from self.preface
         if self.open_call is not None:
             yield self._execute(self.open_call)
         steps = self.reply.steps
@@ -186,6 +197,18 @@ class TurnRun:
                     return
             elif isinstance(step, Text):
                 yield {"type": "text", "text": step.text}
+            elif isinstance(step, Stop):
+                self.stop_reason = step.reason
+                if step.reason == "refusal":
+                    self.stop_details = {
+                        "type": "refusal",
+                        "category": step.category,
+                        "explanation": step.explanation,
+                    }
+                return
+            elif isinstance(step, Thinking):
+                if self.thinking:
+                    yield self._thinking(step, index)
             elif isinstance(step, WebSearch | WebFetch | ToolSearch):
                 call = ToolCall(server_tools.name(step), server_tools.tool_input(step), step=step)
                 yield call.block(self.version)
@@ -209,6 +232,12 @@ class TurnRun:
                 "type": "text",
                 "text": f"(stand-in) Skipped {skipped} code step(s): the request declares no code execution tool.",
             }
+
+    def _thinking(self, step: Thinking, index: int) -> Block:
+        signer = self.model.signer
+        if step.redacted:
+            return {"type": "redacted_thinking", "data": signer.redacted(f"{index}:{new_id('think')}")}
+        return {"type": "thinking", "thinking": step.text, "signature": signer.sign(step.text)}
 
     def _pause(self, next_step: int, open_call: ToolCall | None) -> None:
         self.stop_reason = "pause_turn"

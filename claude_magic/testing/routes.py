@@ -51,7 +51,9 @@ class Routes:
     ) -> None:
         """Answer one request (errors are raised as ``ApiError``)."""
         if path == "/v1/messages" and method == "POST":
-            self._messages(exchange, payload)
+            self._messages(exchange, payload, headers)
+        elif path == "/v1/messages/count_tokens" and method == "POST":
+            exchange.send_json(200, messages.count_tokens(payload, self.model, headers))
         elif path == "/v1/files" and method == "POST":
             self._upload(exchange, headers.get("content-type", ""), body)
         elif path == "/v1/files" and method == "GET":
@@ -99,8 +101,8 @@ class Routes:
         stored = self.files.add(filename, file_part.data, mime_type=mime, expires_in=expires_in)
         exchange.send_json(200, stored.metadata())
 
-    def _messages(self, exchange: Exchange, payload: object) -> None:
-        prepared = messages.prepare(payload, self.model)
+    def _messages(self, exchange: Exchange, payload: object, headers: dict[str, str]) -> None:
+        prepared = messages.prepare(payload, self.model, headers)
         if prepared.stream:
             exchange.send_stream(sse.events(prepared), self.faults.take_stream_fault())
         else:

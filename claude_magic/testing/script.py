@@ -109,10 +109,49 @@ class ToolSearch:
         object.__setattr__(self, "tools", tuple(self.tools))
 
 
+@dataclass(frozen=True)
+class Thinking:
+    """Claude's thinking: a signed ``thinking`` block, or ``redacted_thinking`` when *redacted*.
+
+    Emitted only when the request enables thinking (``enabled`` or ``adaptive``).
+    """
+
+    text: str = ""
+    redacted: bool = False
+
+
+STOP_REASONS = ("max_tokens", "refusal", "model_context_window_exceeded", "stop_sequence")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the response here with *reason*; a refusal carries ``stop_details`` (category, explanation)."""
+
+    reason: str
+    category: str | None = None
+    explanation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason not in STOP_REASONS:
+            raise ValueError(f"a stop step's reason is one of {', '.join(STOP_REASONS)}: {self.reason!r}")
+
+
 ServerTool = WebSearch | WebFetch | ToolSearch
-Step = Text | Python | Bash | Editor | Pause | WebSearch | WebFetch | ToolSearch
+Step = Text | Python | Bash | Editor | Pause | WebSearch | WebFetch | ToolSearch | Thinking | Stop
 _EDITOR_KEYS = {"command", "path", "file_text", "old_str", "new_str", "view_range"}
-_KINDS = ("text", "python", "bash", "editor", "pause", "web_search", "web_fetch", "tool_search")
+_KINDS = (
+    "text",
+    "python",
+    "bash",
+    "editor",
+    "pause",
+    "web_search",
+    "web_fetch",
+    "tool_search",
+    "thinking",
+    "redacted_thinking",
+    "stop",
+)
 _SERVER_KEYS: dict[str, tuple[set[str], set[str]]] = {  # kind: (required keys, allowed keys)
     "web_search": ({"query"}, {"query", "results"}),
     "web_fetch": ({"url"}, {"url", "title", "text"}),
@@ -148,6 +187,20 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
     value = data[kinds[0]]
     if kinds[0] in _SERVER_KEYS:
         return _server_step(kinds[0], value)
+    if kinds[0] == "thinking":
+        if not isinstance(value, str):
+            raise ValueError(f"a thinking step takes a string: {value!r}")
+        return Thinking(value)
+    if kinds[0] == "redacted_thinking":
+        if value is not True:
+            raise ValueError('a redacted_thinking step is written {"redacted_thinking": true}')
+        return Thinking(redacted=True)
+    if kinds[0] == "stop":
+        if isinstance(value, str):
+            return Stop(value)
+        if not isinstance(value, Mapping) or not {"reason"} <= value.keys() <= {"reason", "category", "explanation"}:
+            raise ValueError(f"a stop step is a reason or {{'reason', 'category'?, 'explanation'?}}: {value!r}")
+        return Stop(str(value["reason"]), value.get("category"), value.get("explanation"))
     if kinds[0] == "pause":
         if value is not True:
             raise ValueError('a pause step is written {"pause": true}')

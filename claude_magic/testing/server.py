@@ -29,6 +29,7 @@ from claude_magic.testing.exchange import Exchange
 from claude_magic.testing.faults import Faults, StreamFault
 from claude_magic.testing.files import MAX_FILE_BYTES, FileStore, StoredFile
 from claude_magic.testing.ids import new_id
+from claude_magic.testing.messages import MAX_REQUEST_BYTES
 from claude_magic.testing.model import ScriptedModel
 from claude_magic.testing.routes import MULTIPART_SLACK, Routes, check_auth, json_body, too_large
 from claude_magic.testing.sandbox import DEFAULT_MEMORY, DEFAULT_TIMEOUT, Sandbox
@@ -276,6 +277,12 @@ class StandIn:
             raise KeyError(container_id)
         self._containers.checkpoint(container_id)
 
+    def age_prompt_cache(self, seconds: float) -> None:
+        """Let *seconds* pass for the prompt cache (entries older than their TTL then miss)."""
+        if self._model is None:
+            raise RuntimeError("the stand-in is not running")
+        self._model.cache.offset += seconds
+
     def expire_file(self, file_id: str) -> None:
         """The file's content is gone from now on: downloads get 404 ``file_expired``."""
         try:
@@ -303,7 +310,8 @@ class StandIn:
             length = -1
         record.body_size = max(length, 0)
         is_upload = handler.command == "POST" and path == "/v1/files"
-        if length < 0 or (is_upload and length > MAX_FILE_BYTES + MULTIPART_SLACK):
+        limit = MAX_FILE_BYTES + MULTIPART_SLACK if is_upload else MAX_REQUEST_BYTES
+        if length < 0 or (handler.command == "POST" and length > limit):
             self.requests.append(record)
             exchange.send_error(too_large() if length >= 0 else bad_request("Invalid Content-Length"), close=True)
             record.finished = time.monotonic()

@@ -38,10 +38,11 @@ def events(prepared: Prepared) -> Generator[Event, None, None]:
             "delta": {
                 "stop_reason": prepared.run.stop_reason,
                 "stop_sequence": None,
-                "stop_details": None,
+                "stop_details": prepared.run.stop_details,
                 "container": prepared.container(),
             },
             "usage": prepared.usage(),
+            **prepared.management(),
         },
     )
     yield "message_stop", {"type": "message_stop"}
@@ -73,6 +74,15 @@ def _block_events(index: int, block: Block) -> Iterator[Event]:
         yield _start(index, {"type": "text", "text": ""})
         for piece in _pieces(block["text"]):
             yield _delta(index, {"type": "text_delta", "text": piece})
+    elif kind == "thinking":
+        yield _start(index, {"type": "thinking", "thinking": "", "signature": ""})
+        for piece in _pieces(block["thinking"]):
+            yield _delta(index, {"type": "thinking_delta", "thinking": piece})
+        yield _delta(index, {"type": "signature_delta", "signature": block["signature"]})
+    elif kind == "compaction":
+        yield _start(index, {"type": "compaction", "content": None})
+        delta = {"content": block.get("content"), "encrypted_content": block.get("encrypted_content")}
+        yield _delta(index, {"type": "compaction_delta", **delta})
     elif kind == "server_tool_use":
         yield _start(index, {**block, "input": {}})
         yield _delta(index, {"type": "input_json_delta", "partial_json": ""})
