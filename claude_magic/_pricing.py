@@ -2,7 +2,8 @@
 
 Stdlib only (``results`` for types). The prices are a small hand-kept table of public list
 prices in US dollars; they go stale, so every figure derived from them is shown as
-"estimated". Batch discounts, free container hours and regional pricing are ignored.
+"estimated". Free container hours and regional pricing are ignored; Message Batches
+(``estimate_batch_cost``) bill tokens at half price and code execution as usual.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ if TYPE_CHECKING:
     from claude_magic.results import Usage
 
 __all__ = [
+    "BATCH_TOKEN_FACTOR",
     "CONTAINER_DOLLARS_PER_HOUR",
     "CONTAINER_MINIMUM_SECONDS",
     "ModelPrice",
     "container_cost",
+    "estimate_batch_cost",
     "estimate_cost",
     "model_price",
 ]
@@ -27,6 +30,9 @@ CONTAINER_DOLLARS_PER_HOUR: Final = 0.05
 CONTAINER_MINIMUM_SECONDS: Final = 5 * 60
 _CACHE_READ_FACTOR: Final = 0.1  # cache hits cost a tenth of the input price
 _CACHE_WRITE_FACTOR: Final = 1.25  # 5-minute cache writes cost a quarter more than input
+# "Code execution tool calls through the Messages Batches API are priced the same as those in regular
+# Messages API requests" (doc-CE "Batch requests"); batch tokens cost half (api-spec §13).
+BATCH_TOKEN_FACTOR: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +142,33 @@ def estimate_cost(model: str, usage: Usage, duration: float) -> float | None:
         + usage.cache_creation_input_tokens * price.cache_write
     ) / 1_000_000
     return tokens + (container_cost(duration) if usage.code_execution_requests else 0.0)
+
+
+def estimate_batch_cost(model: str, batch: Usage, ordinary: Usage | None = None) -> float | None:
+    """Estimate one batch item's cost: its batch tokens at half price, follow-up requests at full price.
+
+    *ordinary* is the usage of ordinary requests made for the item (continuing a ``pause_turn``).
+    Container time is charged once, at the 5-minute minimum, when code ran: a batch reports no
+    durations.
+
+    Examples
+    --------
+    >>> from claude_magic.results import Usage
+    >>> round(estimate_batch_cost("claude-sonnet-4-5", Usage(1_000_000, 100_000)), 2)
+    2.25
+    """
+    price = model_price(model)
+    if price is None:
+        return None
+    tokens = _token_cost(price, batch) * BATCH_TOKEN_FACTOR + (_token_cost(price, ordinary) if ordinary else 0.0)
+    ran_code = batch.code_execution_requests or (ordinary is not None and ordinary.code_execution_requests)
+    return tokens + (container_cost(0.0) if ran_code else 0.0)
+
+
+def _token_cost(price: ModelPrice, usage: Usage) -> float:
+    return (
+        usage.input_tokens * price.input
+        + usage.output_tokens * price.output
+        + usage.cache_read_input_tokens * price.cache_read
+        + usage.cache_creation_input_tokens * price.cache_write
+    ) / 1_000_000

@@ -215,9 +215,9 @@ class BatchStore:
             ordered = sorted(self.batches.values(), key=lambda b: b.created_at, reverse=True)
         ids = [batch.id for batch in ordered]
         start, stop = 0, len(ordered)
-        if after := (query.get("after_id") or [None])[0]:
+        if after := (query.get("after_id") or [""])[0]:
             start = ids.index(after) + 1 if after in ids else len(ids)
-        elif before := (query.get("before_id") or [None])[0]:
+        elif before := (query.get("before_id") or [""])[0]:
             stop = ids.index(before) if before in ids else 0
             start = max(0, stop - limit)
         chunk = ordered[start : min(stop, start + limit)]

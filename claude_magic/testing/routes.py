@@ -114,7 +114,6 @@ class Routes:
             content = list(prepared.run.blocks())
             exchange.send_json(200, prepared.message(content))
 
-
     def _batches(
         self,
         exchange: Exchange,
