@@ -131,10 +131,10 @@ class MapResult:
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, str]:
-        from claude_magic import _map_render
+        from claude_magic._map_render import result_bundle
         from claude_magic._render import select
 
-        return select(_map_render.result_bundle(self), include, exclude)
+        return select(result_bundle(self), include, exclude)
 
 
 @dataclass(frozen=True, slots=True)
