@@ -311,13 +311,18 @@ def _items_from_frame(frame: Any) -> list[MapItem]:
             MapItem(
                 name=str(row["name"]),
                 status=str(row["status"]),
-                text=str(row.get("text") or ""),
-                stdout=str(row.get("stdout") or ""),
+                text=_text(row.get("text")) or "",
+                stdout=_text(row.get("stdout")) or "",
                 files=tuple(Path(path) for path in row.get("files") or ()),
                 usage=Usage(int(row.get("input_tokens") or 0), int(row.get("output_tokens") or 0)),
                 cost=float(cost) if cost is not None and cost == cost else None,
-                container=row.get("container") or None,
-                error=row.get("error") or None,
+                container=_text(row.get("container")),
+                error=_text(row.get("error")),
             )
         )
     return items
+
+
+def _text(value: Any) -> str | None:
+    """A frame cell as text; None for a missing value (None or NaN)."""
+    return value if isinstance(value, str) and value else None

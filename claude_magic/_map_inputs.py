@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from claude_magic._downloads import safe_filename
 from claude_magic._local_files import DataFrameFormat, LocalFile, from_dataframe, from_path, is_dataframe
 from claude_magic.errors import ClaudeMagicError
 
@@ -81,8 +82,8 @@ def _resolve(value: Any, fmt: DataFrameFormat | None) -> list[MapInput]:
 def _named(name: str, item: Any, fmt: DataFrameFormat | None) -> MapInput:
     if not name.strip():
         raise ClaudeMagicError("An input's name is empty: give every dict entry a name.")
-    if is_dataframe(item):
-        return MapInput(name, from_dataframe(item, name, fmt))
+    if is_dataframe(item):  # the key names the input; the file gets a safe form of it
+        return MapInput(name, from_dataframe(item, safe_filename(name, fallback="input"), fmt))
     if isinstance(item, str | os.PathLike):
         files = _matching(os.fspath(item))
         if len(files) != 1:

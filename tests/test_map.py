@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,12 @@ def analysis(*, pause_on: str | None = None) -> Script:
         replies.append(
             {
                 "match": pause_on,
-                "steps": [{"text": "Starting."}, {"python": ANALYSE}, {"pause": True}, {"text": "Finished after a pause."}],
+                "steps": [
+                    {"text": "Starting."},
+                    {"python": ANALYSE},
+                    {"pause": True},
+                    {"text": "Finished after a pause."},
+                ],
             }
         )
     replies.append({"match": "", "steps": [{"text": "Reading it."}, {"python": ANALYSE}, {"text": "The total is in."}]})
@@ -84,13 +90,13 @@ def test_batch_engine_one_request_per_input_with_its_upload(
     assert chart.read_bytes().startswith(b"\x89PNG")
     # Batch price: tokens at half the ordinary price, plus the container minimum.
     item = result.items[0]
-    assert item.cost is not None and 0 < item.cost
+    assert item.cost is not None and item.cost > 0
     assert seen[0].phase == "uploading" and seen[-1].phase == "done" and seen[-1].succeeded == 5
     assert any(p.phase == "processing" and p.processing == 5 and p.run_id for p in seen)
 
     turn = result.turn("2024-02.csv")
     assert turn is not None
-    assert [step.kind for step in turn.steps][0] == "text"
+    assert turn.steps[0].kind == "text"
     assert any(file.is_image for file in turn.files)
     assert "2024-02.csv total 22" in turn.code[-1].result.stdout  # type: ignore[union-attr]
 
@@ -148,7 +154,7 @@ def test_sync_engine_runs_concurrent_streamed_turns(session: Session, standin: S
     assert result.item("2024-05.csv").text == "Finished after a pause."
     assert len({item.container for item in result.items}) == 5
     overlapping = sorted((r.started, r.finished or 0.0) for r in posts)
-    assert any(later[0] < earlier[1] for earlier, later in zip(overlapping, overlapping[1:], strict=False))
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(overlapping))
 
 
 def test_sync_item_failure_is_that_items_error(session: Session, standin: StandIn, monthly: Path) -> None:
@@ -255,7 +261,7 @@ def test_an_input_too_large_is_refused(session: Session, standin: StandIn, tmp_p
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as stream:
         stream.truncate(501 * 1024 * 1024)  # sparse: no disk used
-    with pytest.raises(ClaudeMagicError, match="huge.csv is 501.0 MB, over the Files API limit"):
+    with pytest.raises(ClaudeMagicError, match=r"huge\.csv is 501\.0 MB, over the Files API limit"):
         session.map("Look at {{item}}.", [str(huge)])
     with pytest.raises(ClaudeMagicError, match="Concurrency must be at least 1"):
         session.map("Look at {{item}}.", [str(huge)], engine="sync", concurrency=0)
