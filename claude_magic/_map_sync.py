@@ -19,8 +19,9 @@ from claude_magic._map_items import ItemCollector, item_folder
 from claude_magic._map_store import MapRun, RunItem
 from claude_magic._map_values import MapItem
 from claude_magic._runner import FileCheck, TurnRequest, TurnRunner, TurnSettings
+from claude_magic._uploads import Checked
 from claude_magic.errors import ClaudeMagicError
-from claude_magic.results import Turn
+from claude_magic.results import Turn, UploadedFile
 
 ItemListener = Callable[[MapItem], None]
 
@@ -70,7 +71,7 @@ class SyncEngine:
             folder=item_folder(Path(settings.folder), item.name),
             max_continuations=settings.max_continuations,
         )
-        runner = TurnRunner(self._client, self._check_files, lambda: (item.file,))
+        runner = TurnRunner(self._client, _trusting_first(self._check_files), lambda: (item.file,))
         started = time.monotonic()
         try:
             outcome = runner.run(TurnRequest(item.prompt, (), None, (item.file,), turn_settings), lambda event: None)
@@ -90,3 +91,21 @@ class SyncEngine:
         )
         content = outcome.history[-1]["content"] if outcome.history else []
         return collector.from_turn(item, turn, content)
+
+
+def _trusting_first(check: FileCheck) -> FileCheck:
+    """*check*, except that its first call trusts the files: the map uploaded or verified them just now.
+
+    The runner checks attachments before it sends them; for an input the map has just uploaded
+    (or found on the server, which ``UploadManager.upload`` verifies) that is one more request per
+    input for nothing. Later calls (recovering from a lost file after an error) really check.
+    """
+    calls = [0]
+
+    def checked(files: Sequence[UploadedFile]) -> Checked:
+        calls[0] += 1
+        if calls[0] == 1:
+            return Checked(tuple(files), (), (), ())
+        return check(files)
+
+    return checked
