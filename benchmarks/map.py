@@ -19,6 +19,7 @@ Two figures, in one run, no API key or network needed::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -89,10 +90,8 @@ def batch_memory(root: Path, items: int) -> tuple[int, int, float]:
                 submitted.append(run_id)
                 raise KeyboardInterrupt  # stop waiting: the batch goes on
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             first.map("Summarise {{item}}.", str(root / "batch" / "*.csv"), on_progress=stop_once_submitted)
-        except KeyboardInterrupt:
-            pass
         first.close()
         (batch_id,) = submitted
         batch = api.batches.get(batch_id)
@@ -107,7 +106,8 @@ def batch_memory(root: Path, items: int) -> tuple[int, int, float]:
         collected = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert len(result.items) == items and all(item.ok for item in result.items)
+        assert len(result.items) == items
+        assert all(item.ok for item in result.items)
         restarted.close()
     return peak, results_size, collected
 

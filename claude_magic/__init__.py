@@ -14,9 +14,10 @@ from claude_magic._version import __version__
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from claude_magic._map_values import map_turn
     from claude_magic._session import Session
 
-__all__ = ["Session", "__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["Session", "__version__", "load_ipython_extension", "map_turn", "unload_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,6 +25,10 @@ def __getattr__(name: str) -> Any:
         from claude_magic._session import Session
 
         return Session
+    if name == "map_turn":
+        from claude_magic._map_values import map_turn
+
+        return map_turn
     raise AttributeError(f"module 'claude_magic' has no attribute {name!r}")
 
 

@@ -125,7 +125,12 @@ class MapResult:
             for item in self.items
         ]
         frame = pd.DataFrame(rows, columns=list(COLUMNS))
-        frame.attrs["claude_map"] = {"run_id": self.run_id, "name": self.name, "engine": self.engine}
+        frame.attrs["claude_map"] = {
+            "run_id": self.run_id,
+            "name": self.name,
+            "engine": self.engine,
+            "turns": {item.name: str(item.record) for item in self.items if item.record is not None},
+        }
         return frame
 
     def _repr_mimebundle_(
@@ -174,3 +179,21 @@ class MapProgress:
 
 
 ProgressListener: TypeAlias = Callable[[MapProgress], None]
+
+
+def map_turn(results: MapResult | pd.DataFrame, name: str) -> Turn | None:
+    """Input *name*'s whole turn from a map's result or its DataFrame (``%claude_map --out``).
+
+    Displayed, it renders like a ``%%claude_exec`` turn. None when that input never ran.
+    """
+    if isinstance(results, MapResult):
+        return results.turn(name)
+    meta = results.attrs.get("claude_map") or {}
+    turns = meta.get("turns") or {}
+    if name not in turns:
+        if name not in set(results["name"]):
+            raise KeyError(name)
+        return None
+    from claude_magic._map_items import load_turn
+
+    return load_turn(Path(turns[name]))

@@ -91,6 +91,11 @@ def test_map_shows_a_table_with_thumbnails_and_keeps_the_frame(
     posted = next(r.json for r in standin.requests if r.path == "/v1/messages/batches" and r.json)
     assert posted["requests"][1]["params"]["messages"][0]["content"][-1]["text"] == "Total of 2024-02.csv in north."
     assert "q1" in captured.stderr  # the progress bar (text in a terminal)
+    from claude_magic import map_turn
+
+    turn = map_turn(frame, "2024-02.csv")
+    assert turn is not None and turn.text.endswith("The total is in.")
+    assert "2024-02.csv total 22" in turn.code[-1].result.stdout  # type: ignore[union-attr]
 
 
 def test_sync_engine_and_variables_holding_inputs(shell: InteractiveShell, standin: StandIn) -> None:
