@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from claude_magic import errors, results, testing
     from claude_magic._live import LivePrinter
+    from claude_magic._map_values import map_turn
     from claude_magic._session import Session
     from claude_magic.errors import (
         ApiError,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "Session": "claude_magic._session",
     "LivePrinter": "claude_magic._live",
+    "map_turn": "claude_magic._map_values",
     "UploadPicker": "claude_magic.widgets",
     **dict.fromkeys(
         (
@@ -116,6 +118,7 @@ __all__ = [
     "__version__",
     "errors",
     "load_ipython_extension",
+    "map_turn",
     "results",
     "testing",
     "unload_ipython_extension",

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import IO, Any, Literal, TypeAlias
 
 from claude_magic import errors
+from claude_magic._batch_types import BatchCounts, BatchItemResult, BatchStatus
 from claude_magic.results import ContainerInfo, RemoteFile, Response, Usage
 
 DEFAULT_MODEL = "claude-sonnet-5"
@@ -232,6 +233,37 @@ class ApiClient:
                 return int(self._sdk.beta.messages.count_tokens(**kwargs, betas=betas).input_tokens)
             return int(self._sdk.messages.count_tokens(**kwargs).input_tokens)
 
+    # Message Batches API
+
+    def create_batch(self, requests: Sequence[Mapping[str, Any]]) -> BatchStatus:
+        """Submit ``{"custom_id", "params"}`` requests (``params`` as for ``messages.create``) as one batch."""
+        with _translated_errors(timeout=self.timeout):
+            batch = self._sdk.messages.batches.create(requests=list(requests))  # type: ignore[arg-type]
+        return _batch_status(batch)
+
+    def retrieve_batch(self, batch_id: str) -> BatchStatus:
+        """The batch's processing status and request counts."""
+        with _translated_errors(timeout=self.timeout):
+            return _batch_status(self._sdk.messages.batches.retrieve(batch_id))
+
+    def cancel_batch(self, batch_id: str) -> BatchStatus:
+        """Ask the API to cancel the batch: requests not started end ``canceled``."""
+        with _translated_errors(timeout=self.timeout):
+            return _batch_status(self._sdk.messages.batches.cancel(batch_id))
+
+    def batch_results(self, batch_id: str) -> Iterator[BatchItemResult]:
+        """The results of an ended batch, one line at a time, streamed from the ``.jsonl`` file.
+
+        The response body is streamed (``with_streaming_response``), so only one line is held at a
+        time however large the batch; the connection closes when the iterator is exhausted or closed.
+        """
+        with (
+            _translated_errors(timeout=self.timeout),
+            self._sdk.messages.batches.with_streaming_response.results(batch_id) as raw,
+        ):
+            for line in raw.parse():
+                yield _batch_item(line)
+
     @contextmanager
     def _translated_errors(self, *, model: str | None = None, tool_version: str | None = None) -> Iterator[None]:
         with _translated_errors(timeout=self.timeout, model=model, tool_version=tool_version):
@@ -272,6 +304,35 @@ def _credential_identity(sdk: Any) -> str | None:
 def _plain(block: Any) -> dict[str, Any]:
     data: dict[str, Any] = block.model_dump(mode="json", exclude_none=True)
     return data
+
+
+def _batch_status(batch: Any) -> BatchStatus:
+    counts = batch.request_counts
+    return BatchStatus(
+        id=batch.id,
+        processing_status=batch.processing_status,
+        counts=BatchCounts(counts.processing, counts.succeeded, counts.errored, counts.canceled, counts.expired),
+        created_at=batch.created_at,
+        ended_at=batch.ended_at,
+        expires_at=batch.expires_at,
+    )
+
+
+def _batch_item(line: Any) -> BatchItemResult:
+    result = line.result
+    if result.type == "succeeded":
+        return BatchItemResult(line.custom_id, "succeeded", response=_response(result.message, None))
+    if result.type == "errored":
+        envelope = result.error
+        error = getattr(envelope, "error", None)
+        return BatchItemResult(
+            line.custom_id,
+            "errored",
+            error_type=getattr(error, "type", None),
+            error_message=getattr(error, "message", None),
+            request_id=getattr(envelope, "request_id", None),
+        )
+    return BatchItemResult(line.custom_id, "expired" if result.type == "expired" else "canceled")
 
 
 def _remote_file(meta: Any) -> RemoteFile:

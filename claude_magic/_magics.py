@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
@@ -340,6 +340,107 @@ class ClaudeMagics(Magics):
         self._refresh_pickers()
         if args.out:
             self._user_ns[args.out] = turn
+
+    @magic_arguments()
+    @argument(
+        "inputs", nargs="*", help="A glob, paths, or a variable holding a list of DataFrames or paths, or a dict."
+    )
+    @argument("--sync", type=int, metavar="N", help="Run N ordinary requests at once instead of a Message Batch.")
+    @argument("--out", metavar="VAR", help="Store the results DataFrame in variable VAR.")
+    @argument("--name", help="Name of the map and of its output folder (default: map-<date>-<time>).")
+    @argument("-m", "--model", help="Model for every input (default: ClaudeMagics.model).")
+    @argument("--max-tokens", type=int, help="Token limit for each answer.")
+    @argument("--tool-version", help="Code execution tool version, e.g. code_execution_20250825.")
+    @argument("--outdir", help="Folder for the map's folder of outputs (default: ClaudeMagics.download_dir).")
+    @argument("-f", "--format", dest="fmt", choices=("parquet", "csv"), help="How to serialise DataFrames.")
+    @argument("--retry", metavar="VAR", help="Rerun the inputs of the results in VAR that did not succeed.")
+    @argument("--resume", nargs="?", const="", metavar="ID", help="Collect a batch (default: the newest waiting).")
+    @argument("--cancel", metavar="ID", help="Cancel a batch; what finished can still be collected with --resume.")
+    @no_var_expand
+    @line_cell_magic
+    def claude_map(self, line: str, cell: str | None = None) -> None:
+        """Run the same analysis over many inputs, one request and container per input.
+
+        The cell is the prompt; ``{{item}}`` is each input's name and ``{{name}}`` a Python
+        variable. Each input is uploaded once and gets its own request. By default the requests
+        go as one Message Batch (half-price tokens, most done within an hour); ``--sync N`` runs
+        N ordinary requests at once instead. A bar shows progress; the cell then shows a table,
+        one row per input, and ``--out VAR`` keeps it as a DataFrame. Output files go to
+        ``<download_dir>/<name>/<input>/``. Ctrl-C stops waiting, not the batch.
+
+        Examples
+        --------
+        ::
+
+            %%claude_map data/2024-*.csv --out monthly
+            Total revenue in {{item}} by region, and a bar chart saved as PNG.
+
+            %claude_map --retry monthly --out monthly
+            %claude_map --resume
+            %claude_map --cancel msgbatch_01HkcTjaV5uDC8jWR4ZsDV8d
+        """
+        from claude_magic import _map_cli as cli
+        from claude_magic._map_inputs import fill
+
+        with self._user_errors():
+            args = _parse_args(self.claude_map, line)
+            mode = cli.check_args(args, cell)
+        session = self.session
+        if mode == "cancel":
+            with self._user_errors():
+                status = session.cancel_map(args.cancel)
+            notice = (
+                f"Canceling {status.id}: requests not started yet end canceled. Collect what finished with "
+                f"%claude_map --resume {status.id}."
+            )
+            display(render.notice_bundle(notice), raw=True)
+            return
+        bar = cli.ProgressBar()
+        try:
+            with self._user_errors():
+                if mode == "retry":
+                    if args.retry not in self._user_ns:
+                        raise UsageError(f"--retry {args.retry}: no such variable; give the one --out stored.")
+                    engine: Literal["sync"] | None = "sync" if args.sync else None
+                    concurrency = args.sync or 8
+                    result = session.retry_map(
+                        self._user_ns[args.retry], engine=engine, concurrency=concurrency, on_progress=bar
+                    )
+                elif mode == "resume":
+                    result = session.resume_map(args.resume or None, on_progress=bar)
+                else:
+                    prompt = fill(cell.strip() if cell else "", self._user_ns.__getitem__)
+                    inputs = cli.inputs_from(args.inputs, self._user_ns)
+                    result = session.map(
+                        prompt,
+                        inputs,
+                        engine="sync" if args.sync else "batch",
+                        concurrency=args.sync or 8,
+                        name=args.name,
+                        model=args.model,
+                        max_tokens=args.max_tokens,
+                        tool_version=args.tool_version,
+                        download_dir=args.outdir,
+                        fmt=args.fmt,
+                        on_progress=bar,
+                    )
+        except KeyboardInterrupt:
+            bar.close()
+            last = bar.last
+            if last is not None and last.engine == "batch" and last.run_id:
+                message = (
+                    f"Stopped waiting; the batch {last.run_id} goes on. Collect it with "
+                    f"%claude_map --resume {last.run_id}, or stop it with %claude_map --cancel {last.run_id}."
+                )
+            else:
+                message = "Interrupted: inputs not finished were not collected; rerun the cell to run them all."
+            display(render.notice_bundle(message), raw=True)  # fmt: skip
+            raise
+        finally:
+            bar.close()
+        display(result)
+        if args.out:
+            self._user_ns[args.out] = result.frame
 
     @magic_arguments()
     @argument("action", nargs="?", default="list", choices=("list", "delete", "download"), help="What to do.")

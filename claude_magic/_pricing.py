@@ -2,8 +2,9 @@
 
 Stdlib only: it reads token counts through the ``TokenCounts`` protocol, so it imports nothing of
 ours. The prices are a small hand-kept table of public list prices in US dollars; they go stale,
-so every figure derived from them is shown as "estimated". Batch discounts, free container hours
-and regional pricing are ignored.
+so every figure derived from them is shown as "estimated". Free container hours and regional
+pricing are ignored; Message Batches (``estimate_batch_cost``) bill tokens at half price and code
+execution as usual.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 __all__ = [
+    "BATCH_TOKEN_FACTOR",
     "CONTAINER_DOLLARS_PER_HOUR",
     "CONTAINER_MINIMUM_SECONDS",
     "ContainerMeter",
@@ -21,6 +23,7 @@ __all__ = [
     "TokenCounts",
     "container_cost",
     "container_time_is_free",
+    "estimate_batch_cost",
     "estimate_cost",
     "model_price",
     "token_cost",
@@ -51,6 +54,11 @@ class TokenCounts(Protocol):
     def code_execution_requests(self) -> int: ...
     @property
     def cache_creation_1h_input_tokens(self) -> int: ...
+
+
+# "Code execution tool calls through the Messages Batches API are priced the same as those in regular
+# Messages API requests" (doc-CE "Batch requests"); batch tokens cost half (api-spec §13).
+BATCH_TOKEN_FACTOR: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +213,26 @@ class ContainerMeter:
         seconds = max(ended - started, float(CONTAINER_MINIMUM_SECONDS))
         self._billed_until[container_id] = started + seconds
         return seconds
+
+
+def estimate_batch_cost(model: str, batch: TokenCounts, ordinary: TokenCounts | None = None) -> float | None:
+    """Estimate one batch item's cost: its batch tokens at half price, follow-up requests at full price.
+
+    *ordinary* is the usage of ordinary requests made for the item (continuing a ``pause_turn``).
+    Container time is charged once, at the 5-minute minimum, when code ran: a batch reports no
+    durations.
+
+    Examples
+    --------
+    >>> from claude_magic.results import Usage
+    >>> round(estimate_batch_cost("claude-sonnet-4-5", Usage(1_000_000, 100_000)), 2)
+    2.25
+    """
+    price = model_price(model)
+    if price is None:
+        return None
+    tokens = (token_cost(model, batch) or 0.0) * BATCH_TOKEN_FACTOR + (
+        (token_cost(model, ordinary) or 0.0) if ordinary else 0.0
+    )
+    ran_code = batch.code_execution_requests or (ordinary is not None and ordinary.code_execution_requests)
+    return tokens + (container_cost(0.0) if ran_code else 0.0)

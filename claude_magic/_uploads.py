@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -57,6 +58,7 @@ class UploadManager:
         self._registry: UploadRegistry | None = None
         self._memory: OrderedDict[str, LocalFile] = OrderedDict()  # registry key -> bytes in memory
         self._spilled: dict[str, LocalFile] = {}  # registry key -> bytes on disk
+        self._held_lock = threading.RLock()  # maps upload several inputs at once
 
     @property
     def registry(self) -> UploadRegistry:
@@ -174,12 +176,13 @@ class UploadManager:
     def _keep(self, local: LocalFile) -> None:
         """Hold in-memory bytes for re-upload, spilling the least recently used to disk past the limit."""
         key = UploadRegistry.key(local.sha256, local.name)
-        self._spilled.pop(key, None)
-        self._memory[key] = local
-        self._memory.move_to_end(key)
-        while self._memory and self.bytes_in_memory > self.memory_limit:
-            old_key, old = self._memory.popitem(last=False)
-            self._spilled[old_key] = self._spill(old)
+        with self._held_lock:
+            self._spilled.pop(key, None)
+            self._memory[key] = local
+            self._memory.move_to_end(key)
+            while self._memory and self.bytes_in_memory > self.memory_limit:
+                old_key, old = self._memory.popitem(last=False)
+                self._spilled[old_key] = self._spill(old)
 
     def _spill(self, local: LocalFile) -> LocalFile:
         folder = self._cache_dir / "sources"

@@ -359,10 +359,75 @@ for turn in (edges, report, stats):
     ]
 
 
+def many_inputs() -> list[Cell]:
+    return [
+        md("""
+# The same analysis over many inputs
+
+Twelve monthly sales extracts, one question for each: `%%claude_map` sends every file its own request, with the
+file attached to its own sandbox container, as one Message Batch (tokens at half price; most batches end within
+an hour). A bar shows the progress; the cell then shows one row per month with Claude's answer, the end of what
+its code printed, the charts it saved and the estimated cost. `--out monthly` keeps the rows as a DataFrame.
+
+* `{{item}}` in the prompt is each input's name; `--sync 8` would run eight ordinary requests at once instead.
+* An input that errors or expires stays that row's status; `%claude_map --retry monthly` reruns only those.
+* The batch id is stored with the upload registry: after a kernel restart, `%claude_map --resume` collects it.
+"""),
+        running_it("many_inputs"),
+        mode_cell("many_inputs"),
+        code("""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# Twelve monthly extracts, seeded: the same files every time.
+FOLDER = Path("monthly")
+FOLDER.mkdir(exist_ok=True)
+rng = np.random.default_rng(2025)
+for month in range(1, 13):
+    rows = 200
+    frame = pd.DataFrame({
+        "day": rng.integers(1, 29, rows),
+        "region": rng.choice(["north", "south", "east", "west"], rows, p=[0.4, 0.3, 0.2, 0.1]),
+        "revenue": rng.gamma(2.0, 50.0 + 5 * month, rows).round(2),
+    })
+    frame.to_csv(FOLDER / f"2025-{month:02d}.csv", index=False)
+print(sorted(path.name for path in FOLDER.glob("*.csv")))
+
+%load_ext claude_magic
+"""),
+        md("## One request per month"),
+        code("""
+%%claude_map monthly/*.csv --out monthly --name monthly-revenue
+For {{item}}: what is the revenue by region? Save a bar chart of it as revenue.png.
+"""),
+        md("The rows as a DataFrame, for pandas as usual:"),
+        code("""
+monthly[["name", "status", "text", "input_tokens", "output_tokens", "cost"]]
+"""),
+        md("""
+Each month's chart was saved under `claude_outputs/monthly-revenue/<month>/`; here is March's. One month's whole
+turn (the code Claude ran and what it printed) renders like an ordinary `%%claude_exec` turn.
+"""),
+        code("""
+from IPython.display import Image
+from claude_magic import map_turn
+
+march = monthly.set_index("name").loc["2025-03.csv"]
+Image(filename=march["files"][0])
+"""),
+        code("""
+map_turn(monthly, "2025-03.csv")
+"""),
+    ]
+
+
 NOTEBOOKS: dict[str, Callable[[], list[Cell]]] = {
     "churn_analysis": churn_analysis,
     "files_and_containers": files_and_containers,
     "beyond_csv": beyond_csv,
+    "many_inputs": many_inputs,
 }
 
 

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 from claude_magic.testing import sse
@@ -92,6 +93,20 @@ class Exchange:
             self.handler.wfile.write(data[offset : offset + _CHUNK])
             if throttle:
                 self._pace(offset + _CHUNK, started)
+
+    def send_file(self, path: Path, content_type: str) -> None:
+        """A file from disk, read and written in chunks (never held whole)."""
+        size = path.stat().st_size
+        self._head(200, {"Content-Type": content_type, "Content-Length": str(size)})
+        sent = 0
+        with path.open("rb") as stream:
+            while sent < size and (chunk := stream.read(min(_CHUNK, size - sent))):
+                sent += len(chunk)
+                if sent >= size:
+                    self.finishing()
+                self.handler.wfile.write(chunk)
+        if size == 0:
+            self.finishing()
 
     def send_stream(self, events: Generator[sse.Event, None, None], fault: StreamFault | None) -> None:
         """Stream *events*; a *fault* closes the connection or sends ``event: error`` mid-way."""

@@ -12,6 +12,7 @@ import threading
 from urllib.parse import quote
 
 from claude_magic.testing import messages, multipart, sse
+from claude_magic.testing.batches import BatchStore
 from claude_magic.testing.envelope import ApiError, bad_request, not_found
 from claude_magic.testing.exchange import Exchange
 from claude_magic.testing.faults import Faults
@@ -27,15 +28,19 @@ from claude_magic.testing.model import ScriptedModel
 
 MULTIPART_SLACK = 64 * 1024
 _FILE_PATH = re.compile(r"^/v1/files/([^/]+)(/content)?$")
+_BATCH_PATH = re.compile(r"^/v1/messages/batches/([^/]+)(?:/(cancel|results))?$")
 
 
 class Routes:
     """Answers requests from the file store and the scripted model; counts uploaded bytes."""
 
-    def __init__(self, files: FileStore, model: ScriptedModel, faults: Faults) -> None:
+    def __init__(
+        self, files: FileStore, model: ScriptedModel, faults: Faults, batches: BatchStore | None = None
+    ) -> None:
         self.files = files
         self.model = model
         self.faults = faults
+        self.batches = batches
         self.uploaded = 0
         self._lock = threading.Lock()
 
@@ -54,6 +59,8 @@ class Routes:
             self._messages(exchange, payload, headers)
         elif path == "/v1/messages/count_tokens" and method == "POST":
             exchange.send_json(200, messages.count_tokens(payload, self.model, headers))
+        elif path.startswith("/v1/messages/batches") and self.batches is not None:
+            self._batches(exchange, self.batches, method, path, query, headers, body, payload)
         elif path == "/v1/files" and method == "POST":
             self._upload(exchange, headers.get("content-type", ""), body)
         elif path == "/v1/files" and method == "GET":
@@ -108,6 +115,41 @@ class Routes:
         else:
             content = list(prepared.run.blocks())
             exchange.send_json(200, prepared.message(content))
+
+    def _batches(
+        self,
+        exchange: Exchange,
+        store: BatchStore,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
+        payload: object,
+    ) -> None:
+        base_url = f"http://{headers.get('host', '127.0.0.1')}"
+        if path == "/v1/messages/batches":
+            if method == "POST":
+                exchange.send_json(200, store.create(payload, len(body)).wire(base_url))
+            elif method == "GET":
+                exchange.send_json(200, store.list_page(query, base_url))
+            else:
+                raise ApiError(405, f"Method {method} not allowed on {path}")
+            return
+        match = _BATCH_PATH.match(path)
+        if match is None:
+            raise not_found(f"Not found: {method} {path}")
+        batch_id, action = match.groups()
+        if action == "results" and method == "GET":
+            exchange.send_file(store.results_file(batch_id), "application/binary")
+        elif action == "cancel" and method == "POST":
+            exchange.send_json(200, store.cancel_batch(batch_id).wire(base_url))
+        elif action is None and method == "GET":
+            exchange.send_json(200, store.get(batch_id).wire(base_url))
+        elif action is None and method == "DELETE":
+            exchange.send_json(200, store.delete(batch_id))
+        else:
+            raise ApiError(405, f"Method {method} not allowed on {path}")
 
 
 def json_body(headers: dict[str, str], body: bytes) -> object:

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from claude_magic.testing.batches import BatchStore
 from claude_magic.testing.behaviours import Behaviours
 from claude_magic.testing.containers import Container, ContainerStore
 from claude_magic.testing.envelope import ApiError, bad_request
@@ -147,6 +148,7 @@ class StandIn:
         self._model: ScriptedModel | None = None
         self._routes: Routes | None = None
         self._sandbox: Sandbox | None = None
+        self._batches: BatchStore | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -158,7 +160,8 @@ class StandIn:
         self._containers = ContainerStore(self._root / "containers", self.behaviours)
         self._sandbox = Sandbox(self._root, timeout=self.exec_timeout, memory=self.exec_memory)
         self._model = ScriptedModel(self._script, self._sandbox, self._containers, self._files, self.behaviours)
-        self._routes = Routes(self._files, self._model, self._faults)
+        self._batches = BatchStore(self._root / "batches", self._model)
+        self._routes = Routes(self._files, self._model, self._faults, self._batches)
         self._server = _Server(self._address, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="claude-standin", daemon=True
@@ -170,6 +173,8 @@ class StandIn:
         """Stop serving, drop open connections and delete the containers' files."""
         if self._server is None:
             return
+        if self._batches is not None:
+            self._batches.close()
         self._server.shutdown()
         self._server.server_close()
         for connection in list(self._connections):
@@ -208,6 +213,13 @@ class StandIn:
     def containers(self) -> dict[str, Container]:
         """Every container by id (the live dict; empty before ``start()``)."""
         return self._containers.containers if self._containers else {}
+
+    @property
+    def batches(self) -> BatchStore:
+        """The Message Batches (after ``start()``): ``processing_delay``, limits, ``fail_items(...)``."""
+        if self._batches is None:
+            raise RuntimeError("the stand-in is not running: call start() or use it in a with block")
+        return self._batches
 
     @property
     def uploaded_bytes(self) -> int:

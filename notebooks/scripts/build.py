@@ -189,10 +189,22 @@ def beyond_csv() -> list[dict[str, Any]]:
     ]
 
 
+def many_inputs() -> list[dict[str, Any]]:
+    return [
+        reply(
+            r"(?i)revenue by region",
+            text("I'll total this month's revenue per region and chart it."),
+            python("many_monthly.py"),
+            text("Revenue by region is totalled above; `revenue.png` charts it, largest region first."),
+        ),
+    ]
+
+
 SCRIPTS = {
     "churn_analysis": churn_analysis,
     "files_and_containers": files_and_containers,
     "beyond_csv": beyond_csv,
+    "many_inputs": many_inputs,
 }
 
 
