@@ -9,17 +9,14 @@ Standard library only.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import logging
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from os import PathLike
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from claude_magic.testing.cassette import (
@@ -32,6 +29,7 @@ from claude_magic.testing.cassette import (
     sse_event,
 )
 from claude_magic.testing.ids import new_id
+from claude_magic.testing.loopback import Handler, LoopbackServer
 
 log = logging.getLogger("claude_magic.testing")
 
@@ -39,46 +37,6 @@ _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 )
 _CHUNK = 64 * 1024
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], app: RecordingProxy) -> None:
-        self.app = app
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-    upstream: http.client.HTTPConnection | None = None  # one upstream connection per client connection
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.app._connections.add(self.connection)
-
-    def finish(self) -> None:
-        self.server.app._connections.discard(self.connection)
-        if self.upstream is not None:
-            self.upstream.close()
-        super().finish()
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True
-
-    def _serve(self) -> None:
-        self.server.app._forward(self)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
 
 
 def read_request_body(handler: BaseHTTPRequestHandler) -> bytes:
@@ -97,7 +55,7 @@ def read_request_body(handler: BaseHTTPRequestHandler) -> bytes:
     return handler.rfile.read(length) if length > 0 else b""
 
 
-class RecordingProxy:
+class RecordingProxy(LoopbackServer):
     """A recording reverse proxy; use as a context manager or call ``start()``/``stop()``.
 
     Parameters
@@ -130,49 +88,15 @@ class RecordingProxy:
         self._prefix = url.path.rstrip("/")
         self.timeout = timeout
         self.writer = CassetteWriter(cassette, recorder="proxy", upstream=upstream, secrets=Secrets.from_environment())
-        self._address = (host, port)
-        self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
 
-    def start(self) -> Self:
-        """Start serving on a background thread; returns self."""
-        if self._server is None:
-            self._server = _Server(self._address, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="claude-recorder", daemon=True
-            )
-            self._thread.start()
-        return self
+    thread_name = "claude-recorder"
+    what = "the recorder"
 
-    def stop(self) -> None:
-        """Stop serving and drop open connections; what was recorded stays written."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        for connection in list(self._connections):
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (after ``start()``)."""
-        if self._server is None:
-            raise RuntimeError("the recorder is not running: call start() or use it in a with block")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def connection_closed(self, handler: Handler) -> None:
+        upstream = handler.state.pop("upstream", None)
+        if upstream is not None:
+            upstream.close()
 
     @property
     def recorded(self) -> int:
@@ -190,14 +114,14 @@ class RecordingProxy:
         return connection
 
     def _send_upstream(
-        self, handler: _Handler, method: str, target: str, body: bytes, headers: Headers
+        self, handler: Handler, method: str, target: str, body: bytes, headers: Headers
     ) -> http.client.HTTPResponse:
         """Send on the handler's upstream connection; a reused connection that went stale is reopened once."""
         for attempt in range(2):
-            reused = handler.upstream is not None
-            if handler.upstream is None:
-                handler.upstream = self._connect()
-            connection = handler.upstream
+            connection = handler.state.get("upstream")
+            reused = connection is not None
+            if connection is None:
+                connection = handler.state["upstream"] = self._connect()
             try:
                 connection.putrequest(method, self._prefix + target, skip_accept_encoding=True)
                 for name, value in headers:
@@ -206,12 +130,12 @@ class RecordingProxy:
                 return connection.getresponse()
             except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
                 connection.close()
-                handler.upstream = None
+                handler.state.pop("upstream", None)
                 if not reused or attempt:
                     raise
         raise AssertionError("unreachable")
 
-    def _forward(self, handler: _Handler) -> None:
+    def handle(self, handler: Handler) -> None:
         seq, started = self.writer.begin()
         method, target = handler.command, handler.path
         try:
@@ -257,13 +181,12 @@ class RecordingProxy:
             complete = False
             return
         finally:
-            if (upstream.will_close or not complete) and handler.upstream is not None:
-                handler.upstream.close()  # unread bytes would corrupt the next exchange
-                handler.upstream = None
+            if (upstream.will_close or not complete) and "upstream" in handler.state:
+                handler.state.pop("upstream").close()  # unread bytes would corrupt the next exchange
         self.writer.write(seq, started, waited, request, response, complete=complete)
 
     def _stream(
-        self, handler: _Handler, upstream: http.client.HTTPResponse, headers: Headers
+        self, handler: Handler, upstream: http.client.HTTPResponse, headers: Headers
     ) -> tuple[list[dict[str, Any]], bool]:
         """Pass an event stream through as it arrives; the events with their offsets, and whether it ended."""
         handler.send_response(upstream.status)
@@ -295,7 +218,7 @@ class RecordingProxy:
         port = self._upstream_port
         return self._upstream_host if port in (None, default) else f"{self._upstream_host}:{port}"
 
-    def _unreachable(self, handler: _Handler, exc: OSError) -> None:
+    def _unreachable(self, handler: Handler, exc: OSError) -> None:
         """A 502 in the API's envelope; nothing is recorded."""
         log.warning("recorder could not reach %s: %s", self._upstream_host, exc)
         message = f"The recording proxy could not reach {self._upstream_host} ({type(exc).__name__}: {exc})"

@@ -10,21 +10,17 @@ Standard library only.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from os import PathLike
-from types import TracebackType
-from typing import Any, Self
 from urllib.parse import urlsplit
 
 from claude_magic.testing.cassette import REPLAY_HEADER, Cassette, Exchange, Headers, sse_frame
 from claude_magic.testing.ids import new_id
+from claude_magic.testing.loopback import Handler, LoopbackServer
 from claude_magic.testing.matching import IdMap, Key, closest, incoming_key, recorded_key
 from claude_magic.testing.recorder import read_request_body
 
@@ -43,44 +39,7 @@ class Unmatched:
     message: str
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], app: ReplayServer) -> None:
-        self.app = app
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.app._connections.add(self.connection)
-
-    def finish(self) -> None:
-        self.server.app._connections.discard(self.connection)
-        super().finish()
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True
-
-    def _serve(self) -> None:
-        self.server.app._answer(self)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
-
-
-class ReplayServer:
+class ReplayServer(LoopbackServer):
     """Serves a cassette; use as a context manager or call ``start()``/``stop()``.
 
     Parameters
@@ -112,49 +71,10 @@ class ReplayServer:
         self._keys = [(exchange, recorded_key(exchange)) for exchange in self.cassette]
         self._used: set[int] = set()
         self._lock = threading.Lock()
-        self._address = (host, port)
-        self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
 
-    def start(self) -> Self:
-        """Start serving on a background thread; returns self."""
-        if self._server is None:
-            self._server = _Server(self._address, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="claude-replay", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and drop open connections."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        for connection in list(self._connections):
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (after ``start()``)."""
-        if self._server is None:
-            raise RuntimeError("the replay server is not running: call start() or use it in a with block")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    thread_name = "claude-replay"
+    what = "the replay server"
 
     @property
     def unused(self) -> list[Exchange]:
@@ -192,7 +112,7 @@ class ReplayServer:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _answer(self, handler: _Handler) -> None:
+    def handle(self, handler: Handler) -> None:
         try:
             body = read_request_body(handler)
         except (ConnectionError, ValueError):
@@ -216,7 +136,7 @@ class ReplayServer:
             if remaining > 0:
                 time.sleep(remaining)
 
-    def _replay(self, handler: _Handler, exchange: Exchange) -> None:
+    def _replay(self, handler: Handler, exchange: Exchange) -> None:
         arrived = time.monotonic()
         response = exchange.response
         body = response["body"]
@@ -251,7 +171,7 @@ class ReplayServer:
         if handler.command != "HEAD":
             handler.wfile.write(data)
 
-    def _refuse(self, handler: _Handler, key: Key) -> None:
+    def _refuse(self, handler: Handler, key: Key) -> None:
         message = self._unmatched_message(key)
         log.warning("%s", message)
         self.unmatched.append(Unmatched(key.method, key.path, message))

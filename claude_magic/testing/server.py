@@ -7,19 +7,14 @@ errors in the API's envelope with a ``request-id``, and injects the failures a t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from claude_magic.testing.batches import BatchStore
@@ -30,6 +25,7 @@ from claude_magic.testing.exchange import Exchange
 from claude_magic.testing.faults import Faults, StreamFault
 from claude_magic.testing.files import MAX_FILE_BYTES, FileStore, StoredFile
 from claude_magic.testing.ids import new_id
+from claude_magic.testing.loopback import Handler, LoopbackServer
 from claude_magic.testing.messages import MAX_REQUEST_BYTES
 from claude_magic.testing.model import ScriptedModel
 from claude_magic.testing.routes import MULTIPART_SLACK, Routes, check_auth, json_body, too_large
@@ -59,48 +55,11 @@ class RecordedRequest:
     responded: float | None = None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], app: StandIn) -> None:
-        self.app = app
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.app._connections.add(self.connection)
-
-    def finish(self) -> None:
-        self.server.app._connections.discard(self.connection)
-        super().finish()
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True
-
-    def _serve(self) -> None:
-        self.server.app._handle(self)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
-
-
 def _default_base() -> str:
     return "/var/tmp" if os.access("/var/tmp", os.W_OK) else tempfile.gettempdir()
 
 
-class StandIn:
+class StandIn(LoopbackServer):
     """A running stand-in of the API; use as a context manager or call ``start()``/``stop()``.
 
     Parameters
@@ -136,13 +95,10 @@ class StandIn:
         self.exec_timeout = exec_timeout
         self.exec_memory = exec_memory
         self._script = script or Script()
-        self._address = (host, port)
+        super().__init__(host, port)
         self._base = Path(root) if root is not None else Path(_default_base())
         self._faults = Faults()
         self._files = FileStore()
-        self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._root: Path | None = None
         self._containers: ContainerStore | None = None
         self._model: ScriptedModel | None = None
@@ -152,57 +108,28 @@ class StandIn:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Start serving on a background thread; returns self."""
-        if self._server is not None:
-            return self
+    thread_name = "claude-standin"
+    what = "the stand-in"
+
+    def _before_start(self) -> None:
         self._root = Path(tempfile.mkdtemp(prefix="claude-standin-", dir=self._base))
         self._containers = ContainerStore(self._root / "containers", self.behaviours)
         self._sandbox = Sandbox(self._root, timeout=self.exec_timeout, memory=self.exec_memory)
         self._model = ScriptedModel(self._script, self._sandbox, self._containers, self._files, self.behaviours)
         self._batches = BatchStore(self._root / "batches", self._model)
         self._routes = Routes(self._files, self._model, self._faults, self._batches)
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="claude-standin", daemon=True
-        )
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
         """Stop serving, drop open connections and delete the containers' files."""
-        if self._server is None:
-            return
-        if self._batches is not None:
+        if self.running and self._batches is not None:
             self._batches.close()
-        self._server.shutdown()
-        self._server.server_close()
-        for connection in list(self._connections):
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
+        super().stop()
+
+    def _after_stop(self) -> None:
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     # -- what tests read -------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (after ``start()``)."""
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running: call start() or use it in a with block")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def files(self) -> dict[str, StoredFile]:
@@ -304,7 +231,7 @@ class StandIn:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
+    def handle(self, handler: Handler) -> None:
         started = time.monotonic()
         exchange = Exchange(handler, new_id("req"), self.latency, self.bandwidth)
         url = urlsplit(handler.path)
