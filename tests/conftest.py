@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
 from claude_magic._session import Session
 from claude_magic.testing import StandIn
+from shells import shell_config, start_shell, stop_shell
 
 pytest_plugins = ["claude_magic.testing.fixtures"]
 
@@ -48,3 +50,12 @@ def make_session(standin: StandIn, tmp_path: Path) -> Iterator[type[Session]]:
 @pytest.fixture
 def session(make_session: type[Session]) -> Session:
     return make_session()
+
+
+@pytest.fixture
+def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    """A real shell with the extension loaded, on the stand-in, working in a fresh folder."""
+    monkeypatch.chdir(tmp_path)  # %claude_export writes claude_inputs/ in the working directory
+    shell = start_shell(shell_config(standin, tmp_path))
+    yield shell
+    stop_shell(shell)

@@ -21,6 +21,7 @@ from claude_magic import errors
 from claude_magic._session import Session
 from claude_magic.results import Notice, StepUpdate, TextStep, TurnEvent
 from claude_magic.testing import Script, StandIn
+from test_session import posts, script
 
 READ_INPUT = """
 import os, pandas as pd
@@ -38,14 +39,6 @@ png = (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 
 open(os.path.join(os.environ["OUTPUT_DIR"], "red.png"), "wb").write(png)
 print("wrote red.png")
 """
-
-
-def script(*replies: list[dict[str, Any]]) -> Script:
-    return Script.from_dict({"replies": [{"steps": steps} for steps in replies]})
-
-
-def posts(api: StandIn, path: str = "/v1/messages") -> list[Any]:
-    return [request for request in api.requests if request.method == "POST" and request.path == path]
 
 
 def state(session: Session) -> tuple[Any, ...]:

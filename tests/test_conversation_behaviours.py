@@ -17,6 +17,7 @@ from claude_magic import errors
 from claude_magic._session import Session
 from claude_magic.results import Notice, TurnEvent
 from claude_magic.testing import Behaviours, Script, StandIn
+from test_session import posts, script
 
 READ_INPUT = """
 import os, pandas as pd
@@ -24,14 +25,6 @@ folder = os.environ.get("INPUT_DIR") or "."
 frame = pd.read_parquet(os.path.join(folder, "sales.parquet"))
 print("total", int(frame["revenue"].sum()))
 """
-
-
-def script(*replies: list[dict[str, Any]]) -> Script:
-    return Script.from_dict({"replies": [{"steps": steps} for steps in replies]})
-
-
-def posts(api: StandIn, path: str = "/v1/messages") -> list[Any]:
-    return [request for request in api.requests if request.method == "POST" and request.path == path]
 
 
 @pytest.fixture

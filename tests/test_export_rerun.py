@@ -8,26 +8,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from claude_magic._manifest import MANIFEST_NAME, DownloadManifest
 from claude_magic.testing import StandIn
-from test_magics import ok, script, shell_config, start_shell, stop_shell
+from test_magics import ok, script
 
 CHART = "import os\nopen(os.path.join(os.environ['OUTPUT_DIR'], 'chart.png'), 'wb').write(b'\\x89PNG run')"
 CELL = "%%claude_exec\nDraw the chart."
-
-
-@pytest.fixture
-def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.chdir(tmp_path)
-    shell = start_shell(shell_config(standin, tmp_path))
-    yield shell
-    stop_shell(shell)
 
 
 def _names(folder: Path) -> list[str]:

@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +31,9 @@ from test_magics import (
     RecordingPublisher,
     final_bundles,
     script,
-    shell_config,
-    start_shell,
-    stop_shell,
 )
 
 MAKE_PLOT = MAKE_PNG.replace("red.png", "revenue.png")
-
-
-@pytest.fixture
-def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.chdir(tmp_path)
-    shell = start_shell(shell_config(standin, tmp_path))
-    yield shell
-    stop_shell(shell)
 
 
 def test_the_strategy_follows_the_publisher() -> None:

@@ -6,15 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from traitlets.config import Config
 
 from claude_magic import _render as render
 from claude_magic.results import ThinkingStep, Turn
@@ -25,22 +22,6 @@ HOSTILE = "<script>alert(1)</script>"
 
 def script(*replies: list[dict[str, Any]]) -> Script:
     return Script.from_dict({"replies": [{"steps": steps} for steps in replies]})
-
-
-@pytest.fixture
-def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.chdir(tmp_path)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    config.ClaudeMagics.base_url = standin.base_url
-    config.ClaudeMagics.download_dir = str(tmp_path / "downloads")
-    config.ClaudeMagics.max_retries = 0
-    InteractiveShell.clear_instance()
-    shell = InteractiveShell.instance(config=config)
-    shell.extension_manager.load_extension("claude_magic")
-    yield shell
-    shell.extension_manager.unload_extension("claude_magic")
-    InteractiveShell.clear_instance()
 
 
 def cell(shell: InteractiveShell, source: str) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ import base64
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,10 +24,10 @@ from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from IPython.utils.capture import CapturedIO, capture_output
-from traitlets.config import Config
 
 from claude_magic.results import CodeStep, EditStep, TextStep, Turn, UploadBatch
 from claude_magic.testing import RecordedRequest, Script, StandIn
+from shells import shell_config, start_shell, stop_shell
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)>"
@@ -61,35 +60,6 @@ open("state.txt", "w").write(f"total was {total}")
 def script(*replies: list[dict[str, Any]]) -> Script:
     """Replies used in order, one per turn."""
     return Script.from_dict({"replies": [{"steps": steps} for steps in replies]})
-
-
-def shell_config(standin: StandIn, tmp_path: Path) -> Config:
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"  # no history database on disk
-    config.ClaudeMagics.base_url = standin.base_url
-    config.ClaudeMagics.download_dir = str(tmp_path / "downloads")
-    config.ClaudeMagics.max_retries = 0
-    return config
-
-
-def start_shell(config: Config) -> InteractiveShell:
-    InteractiveShell.clear_instance()
-    shell = InteractiveShell.instance(config=config)
-    shell.extension_manager.load_extension("claude_magic")  # the real entry point
-    return shell
-
-
-def stop_shell(shell: InteractiveShell) -> None:
-    shell.extension_manager.unload_extension("claude_magic")  # no-op if a test already unloaded it
-    InteractiveShell.clear_instance()
-
-
-@pytest.fixture
-def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.chdir(tmp_path)  # %claude_export writes claude_inputs/ in the working directory
-    shell = start_shell(shell_config(standin, tmp_path))
-    yield shell
-    stop_shell(shell)
 
 
 @pytest.fixture

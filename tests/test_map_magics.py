@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +13,11 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from IPython.utils.capture import CapturedIO, capture_output
-from traitlets.config import Config
 
 from claude_magic.testing import Script, StandIn
 from test_map import ANALYSE, analysis
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.chdir(tmp_path)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    config.ClaudeMagics.base_url = standin.base_url
-    config.ClaudeMagics.download_dir = str(tmp_path / "downloads")
-    config.ClaudeMagics.max_retries = 0
-    InteractiveShell.clear_instance()
-    shell = InteractiveShell.instance(config=config)
-    shell.extension_manager.load_extension("claude_magic")
-    yield shell
-    shell.extension_manager.unload_extension("claude_magic")
-    InteractiveShell.clear_instance()
 
 
 @pytest.fixture

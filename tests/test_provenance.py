@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 from claude_magic import __version__
 from claude_magic.testing import StandIn
-from test_magics import MAKE_PNG, magics, ok, posts, script, shell_config, start_shell, stop_shell
+from test_magics import MAKE_PNG, magics, ok, posts, script
 
 
 class MetadataPublisher(DisplayPublisher):
@@ -29,14 +27,6 @@ class MetadataPublisher(DisplayPublisher):
     ) -> None:
         display_id = (kwargs.get("transient") or {}).get("display_id") or f"anonymous-{len(self.last)}"
         self.last[display_id] = (data, metadata or {})
-
-
-@pytest.fixture
-def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.chdir(tmp_path)
-    shell = start_shell(shell_config(standin, tmp_path))
-    yield shell
-    stop_shell(shell)
 
 
 def test_every_output_of_a_turn_carries_its_provenance(shell: InteractiveShell, standin: StandIn) -> None:
