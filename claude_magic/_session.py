@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,26 @@ from claude_magic._client import DEFAULT_MODEL, ApiClient
 from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic._registry import UploadRegistry, default_cache_dir
 from claude_magic._runner import TurnOutcome, TurnRequest, TurnRunner, TurnSettings
+from claude_magic._skills import SkillParam, check_count, merge, parse_skills
 from claude_magic._tool_versions import tool_version_for
 from claude_magic._turn_memory import TurnLog
 from claude_magic._uploads import DEFAULT_MEMORY_LIMIT, UploadManager
 from claude_magic.errors import ClaudeMagicError, MissingApiKeyError, UnknownFileError
-from claude_magic.results import ContainerInfo, OutputFile, RemoteFile, Turn, TurnEvent, UploadBatch, UploadedFile
+from claude_magic.results import (
+    ContainerInfo,
+    OutputFile,
+    ProducedFile,
+    RemoteFile,
+    Turn,
+    TurnEvent,
+    UploadBatch,
+    UploadedFile,
+)
 
 EventListener = Callable[[TurnEvent], None]
 
 DEFAULT_MAX_TOKENS = 16_384  # under the SDK's non-streaming ceiling, so --no-stream works too
+MIN_EXPIRES_IN, MAX_EXPIRES_IN = 3600, 7_776_000  # one hour to ninety days (Files API, api-spec §2.1)
 
 
 class Session:
@@ -50,6 +62,10 @@ class Session:
     record
         A cassette folder: every HTTP exchange is recorded there (credentials removed), to replay
         offline with ``python -m claude_magic.testing replay``. See ``record()``.
+    skills
+        Agent Skills every turn loads (``"xlsx,pptx"``, names or ``SkillParams`` dicts); see ``run``.
+    expires_in_seconds
+        New uploads are deleted by the server after this many seconds (3600 to 7776000); None keeps them.
 
     Examples
     --------
@@ -73,6 +89,8 @@ class Session:
         max_retries: int = 2,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         record: str | os.PathLike[str] | None = None,
+        skills: str | Iterable[str | dict[str, Any]] | None = None,
+        expires_in_seconds: int | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
@@ -97,6 +115,11 @@ class Session:
         self._in_container: dict[str, UploadedFile] = {}  # attached to the current container by earlier turns
         self._turns = TurnLog(image_bytes_limit=memory_limit)
         self._recording: Any = None  # the recording httpx client while recording
+        self.skills: tuple[SkillParam, ...] = parse_skills(skills)
+        self._container_skills: tuple[SkillParam, ...] = ()  # loaded in the current container: sent every turn
+        self._produced: list[ProducedFile] = []  # every file a turn brought back, kept across resets
+        self._turn_number = 0
+        self.expires_in_seconds = expires_in_seconds
         if record is not None:
             self.record(record)
 
@@ -106,6 +129,25 @@ class Session:
     def container(self) -> ContainerInfo | None:
         """The container the next turn runs in (None: a new one)."""
         return self._container
+
+    @property
+    def container_skills(self) -> tuple[SkillParam, ...]:
+        """The skills the current container was given; every later turn in it sends them again."""
+        return self._container_skills
+
+    @property
+    def expires_in_seconds(self) -> int | None:
+        """Seconds after which the server deletes new uploads; None: kept until deleted."""
+        return self._files.expires_in_seconds
+
+    @expires_in_seconds.setter
+    def expires_in_seconds(self, value: int | None) -> None:
+        if value is not None and not MIN_EXPIRES_IN <= value <= MAX_EXPIRES_IN:
+            raise ClaudeMagicError(
+                f"expires_in_seconds must be between {MIN_EXPIRES_IN} (one hour) and {MAX_EXPIRES_IN} "
+                f"(ninety days), not {value}."
+            )
+        self._files.expires_in_seconds = value
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -196,6 +238,7 @@ class Session:
             self._messages, self._container, self._paused = (), None, False
             self._pending = dict(self._uploads)
             self._in_container = {}
+            self._container_skills = ()
             self._turns.clear()
 
     def new_container(self) -> None:
@@ -204,6 +247,7 @@ class Session:
             self._container = None
             self._pending = dict(self._uploads)
             self._in_container = {}
+            self._container_skills = ()
 
     def reconnect(self, *, base_url: str | None, timeout: float, max_retries: int) -> str | None:
         """Use new connection settings from the next request on.
@@ -230,6 +274,8 @@ class Session:
                 return None
             self._messages, self._container, self._paused = (), None, False
             self._uploads, self._pending, self._in_container = {}, {}, {}
+            self._container_skills = ()
+            self._produced = []
             self._turns.clear()
         return (
             "Connected to another server or account: started a fresh conversation; files uploaded before "
@@ -327,6 +373,32 @@ class Session:
             )
         return file
 
+    def produced_files(self) -> tuple[ProducedFile, ...]:
+        """Every file Claude's code produced in this session, oldest first, with its turn (resets included)."""
+        with self._lock:
+            return tuple(self._produced)
+
+    def prune_outputs(self, file_ids: Iterable[str] | None = None) -> tuple[ProducedFile, ...]:
+        """Delete produced files from the server (they count against the organisation's storage).
+
+        Only files still on the server are deleted (all, or those in *file_ids*); the local copies
+        stay. Returns the files deleted now.
+        """
+        wanted = set(file_ids) if file_ids is not None else None
+        with self._lock:
+            chosen = [
+                item for item in self._produced
+                if not item.deleted and (wanted is None or item.file.file_id in wanted)
+            ]  # fmt: skip
+        for item in chosen:
+            self.client.delete(item.file.file_id)
+        done = {item.file.file_id for item in chosen}
+        with self._lock:
+            self._produced = [
+                replace(item, deleted=True) if item.file.file_id in done else item for item in self._produced
+            ]
+        return tuple(replace(item, deleted=True) for item in chosen)
+
     # Turns
 
     def run(
@@ -341,19 +413,26 @@ class Session:
         on_event: EventListener | None = None,
         attach: Iterable[str] | None = None,
         new: bool = False,
+        skills: str | Iterable[str | dict[str, Any]] | None = None,
     ) -> Turn:
         """Send *prompt* as one user turn with the code execution tool and return what happened.
 
         Streams the response (``on_event`` hears each step as it arrives), continues ``pause_turn``
         automatically, downloads produced files concurrently, and keeps the conversation and the
         container for the next turn. ``attach`` names exactly the files to attach; ``new`` starts
-        a fresh conversation and container first. If the turn fails or is interrupted, nothing
-        changes: not the conversation, the container id, the pending uploads, nor these options.
+        a fresh conversation and container first. ``skills`` (default ``self.skills``) are Agent
+        Skills to load; once a container has skills, every later turn in it sends them too. If the
+        turn fails or is interrupted, nothing changes: not the conversation, the container id, the
+        pending uploads, nor these options.
         """
         if not prompt.strip():
             raise ClaudeMagicError("The prompt is empty: write what Claude should do.")
         started = time.monotonic()
         chosen_model = model or self.model
+        requested = parse_skills(skills) if skills is not None else self.skills
+        with self._lock:
+            loaded = () if new else self._container_skills
+        chosen_skills = check_count(merge(loaded, requested))
         settings = TurnSettings(
             model=chosen_model,
             max_tokens=max_tokens or self.max_tokens,
@@ -361,6 +440,7 @@ class Session:
             stream=stream,
             folder=Path(download_dir) if download_dir is not None else self.download_dir,
             max_continuations=self.max_continuations,
+            skills=chosen_skills,
         )
         with self._lock:
             history, container, paused = self._messages, self._container, self._paused
@@ -388,14 +468,21 @@ class Session:
             tool_version=settings.tool_version,
             request_ids=outcome.request_ids,
         )
-        self._commit(outcome, turn, fresh=new)
+        self._commit(outcome, turn, fresh=new, skills=chosen_skills)
         return turn
 
-    def _commit(self, outcome: TurnOutcome, turn: Turn, *, fresh: bool) -> None:
+    def _commit(
+        self, outcome: TurnOutcome, turn: Turn, *, fresh: bool, skills: tuple[SkillParam, ...] = ()
+    ) -> None:
         """Take a finished turn's outcome in one step (a failure or Ctrl-C before this changes nothing)."""
         with self._lock:
             if fresh:
                 self._turns.clear()
+            self._container_skills = skills if outcome.container is not None else ()
+            self._turn_number += 1
+            self._produced.extend(
+                ProducedFile(_light(file), self._turn_number) for file in turn.files if file.error is None
+            )
             self._messages = outcome.history
             self._container = outcome.container
             self._paused = outcome.stop_reason == "pause_turn"
@@ -422,6 +509,11 @@ class Session:
             if name_or_id in (entry.name, entry.file_id):
                 return entry
         raise UnknownFileError(name_or_id, known=[entry.name for entry in self._uploads.values()])
+
+
+def _light(file: OutputFile) -> OutputFile:
+    """*file* without its bytes when it is saved on disk (the gallery reads thumbnails from there)."""
+    return replace(file, data=None) if file.path is not None else file
 
 
 def _swapped(files: dict[str, UploadedFile], old_id: str, fresh: UploadedFile) -> dict[str, UploadedFile]:

@@ -92,7 +92,8 @@ def prepare(body: object, model: ScriptedModel) -> Prepared:
     if tool and behaviours.tool_versions_by_model == "enforce" and (refused := versions.refusal(name, *tool)):
         raise refused
     conversation = history.parse(body.get("messages"))
-    container_id, skills = _container_param(body.get("container"), behaviours)
+    container_id, requested_skills = _container_param(body.get("container"), behaviours)
+    skills = model.skills.resolve(requested_skills, has_code_tool=version is not None)
 
     paused = None
     if conversation.continues:

@@ -1,4 +1,4 @@
-"""The endpoints: ``/v1/files`` (upload, list, metadata, download, delete) and ``/v1/messages``.
+"""The endpoints: ``/v1/files`` (upload, list, metadata, download, delete), ``/v1/messages`` and ``/v1/skills``.
 
 ``Routes`` answers one checked request on an ``Exchange``; the server (``server.py``) owns the
 sockets, the request log and the injected faults.
@@ -52,6 +52,10 @@ class Routes:
         """Answer one request (errors are raised as ``ApiError``)."""
         if path == "/v1/messages" and method == "POST":
             self._messages(exchange, payload)
+        elif path == "/v1/skills" or path.startswith("/v1/skills/"):
+            multipart_body = method == "POST" and "multipart/form-data" in headers.get("content-type", "")
+            parts = multipart.parse(headers.get("content-type", ""), body) if multipart_body else None
+            exchange.send_json(200, self.model.skills.route(method, path, query, parts))
         elif path == "/v1/files" and method == "POST":
             self._upload(exchange, headers.get("content-type", ""), body)
         elif path == "/v1/files" and method == "GET":

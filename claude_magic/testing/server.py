@@ -177,6 +177,8 @@ class StandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
+        if self._containers is not None:
+            self._containers.close()
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
 
@@ -207,6 +209,11 @@ class StandIn:
     def containers(self) -> dict[str, Container]:
         """Every container by id (the live dict; empty before ``start()``)."""
         return self._containers.containers if self._containers else {}
+
+    @property
+    def skills(self) -> dict[str, Any]:
+        """Every skill by id, Anthropic's and custom (the live dict; empty before ``start()``)."""
+        return dict(self._model.skills.skills) if self._model else {}
 
     @property
     def uploaded_bytes(self) -> int:
