@@ -471,9 +471,7 @@ class Session:
         self._commit(outcome, turn, fresh=new, skills=chosen_skills)
         return turn
 
-    def _commit(
-        self, outcome: TurnOutcome, turn: Turn, *, fresh: bool, skills: tuple[SkillParam, ...] = ()
-    ) -> None:
+    def _commit(self, outcome: TurnOutcome, turn: Turn, *, fresh: bool, skills: tuple[SkillParam, ...] = ()) -> None:
         """Take a finished turn's outcome in one step (a failure or Ctrl-C before this changes nothing)."""
         with self._lock:
             if fresh:

@@ -25,6 +25,7 @@ from claude_magic._render._files import file_bundle, file_parts, image_html, rel
 from claude_magic._render._gallery import gallery_bundle, prune_bundle
 from claude_magic._render._highlight import COLLAPSE_LINES, source
 from claude_magic._render._html import Markup, details, div, join
+from claude_magic._render._skills import skills_bundle
 from claude_magic._render._status import (
     container_bundle,
     error_bundle,
@@ -62,6 +63,7 @@ __all__ = [
     "remote_files_bundle",
     "select",
     "short_id",
+    "skills_bundle",
     "step_bundle",
     "text_step_bundle",
     "turn_bundle",

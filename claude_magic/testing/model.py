@@ -37,7 +37,6 @@ from claude_magic.testing.history import Block, fingerprint
 from claude_magic.testing.ids import new_id
 from claude_magic.testing.repl import Interpreter
 from claude_magic.testing.sandbox import Sandbox
-from claude_magic.testing.skills import SkillStore
 from claude_magic.testing.script import (
     Bash,
     Editor,
@@ -53,6 +52,7 @@ from claude_magic.testing.script import (
     WebFetch,
     WebSearch,
 )
+from claude_magic.testing.skills import SkillStore
 from claude_magic.testing.versions import BASH_EDITOR, LEGACY, REPL_VERSIONS
 
 

@@ -27,7 +27,7 @@ from typing import IO
 
 from claude_magic.testing.sandbox import OUTPUT_LIMIT, ExecOutcome, Sandbox
 
-WORKER = r'''
+WORKER = r"""
 import json, os, sys, traceback
 
 control = os.fdopen(os.dup(1), "w", buffering=1)
@@ -61,7 +61,7 @@ for line in sys.stdin:
     os.dup2(quiet, 1)
     os.dup2(quiet, 2)
     control.write(json.dumps({"status": status}) + "\n")
-'''
+"""
 
 
 class Interpreter:
@@ -85,24 +85,27 @@ class Interpreter:
         """Execute *code* in the container's interpreter; *env* is this execution's environment."""
         if not self.alive:
             self._start(env)
-        assert self._process is not None and self._process.stdin is not None and self._process.stdout is not None
+        process = self._process
+        assert process is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         self._runs += 1
         source = self.control_dir / f"cell_{self._runs}.py"
         out, err = self.control_dir / f"cell_{self._runs}.out", self.control_dir / f"cell_{self._runs}.err"
         source.write_text(code, encoding="utf-8")
         request = {"code": str(source), "stdout": str(out), "stderr": str(err), "env": env}
         try:
-            self._process.stdin.write((json.dumps(request) + "\n").encode())
-            self._process.stdin.flush()
+            process.stdin.write((json.dumps(request) + "\n").encode())
+            process.stdin.flush()
         except (BrokenPipeError, OSError):
             self.stop()
             return ExecOutcome("", "the interpreter exited\n", 1)
-        reply = _read_line(self._process.stdout, self.sandbox.timeout)
+        reply = _read_line(process.stdout, self.sandbox.timeout)
         if reply is None:  # past the time limit: the interpreter and its state are gone
             self.stop()
             return ExecOutcome(_read(out), _read(err), -signal.SIGKILL, timed_out=True)
         if not reply:  # it exited (os._exit, killed for memory, ...): the next run starts afresh
-            code_now = self._process.wait()
+            code_now = process.wait()
             self.stop()
             return ExecOutcome(_read(out), _read(err), code_now or 1)
         status = int(json.loads(reply).get("status", 1))

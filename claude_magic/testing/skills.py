@@ -117,7 +117,7 @@ class SkillStore:
             return self._versions(skill, method, segments[2:], parts)
         raise ApiError(405, f"Method {method} not allowed on {path}")
 
-    def create(self, parts: list[Part], query: Mapping[str, Sequence[str]] = {}) -> StoredSkill:  # noqa: B006
+    def create(self, parts: list[Part], query: Mapping[str, Sequence[str]] = {}) -> StoredSkill:
         """A new custom skill from the upload's ``files[]`` parts (and ``display_name``)."""
         version = self._read_upload(parts)
         display = next((p.data.decode() for p in parts if p.name == "display_name"), "") or version.name
@@ -127,7 +127,7 @@ class SkillStore:
         return skill
 
     def _list(self, query: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-        source = (query.get("source") or [None])[0]
+        source: str | None = next(iter(query.get("source") or ()), None)
         limit = int((query.get("limit") or ["20"])[0])
         if not 1 <= limit <= 1000:
             raise bad_request("limit: must be between 1 and 1000")
