@@ -20,7 +20,15 @@ from claude_magic._client import DEFAULT_MODEL, ApiClient
 from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic._registry import UploadRegistry, default_cache_dir
 from claude_magic._runner import TurnOutcome, TurnRequest, TurnRunner, TurnSettings
-from claude_magic._skills import SkillParam, check_count, merge, parse_skills
+from claude_magic._skills import (
+    ANTHROPIC_SKILLS,
+    SkillError,
+    SkillParam,
+    check_count,
+    merge,
+    parse_skills,
+    skill_folder_files,
+)
 from claude_magic._tool_versions import tool_version_for
 from claude_magic._turn_memory import TurnLog
 from claude_magic._uploads import DEFAULT_MEMORY_LIMIT, UploadManager
@@ -30,6 +38,7 @@ from claude_magic.results import (
     OutputFile,
     ProducedFile,
     RemoteFile,
+    SkillInfo,
     Turn,
     TurnEvent,
     UploadBatch,
@@ -398,6 +407,25 @@ class Session:
                 replace(item, deleted=True) if item.file.file_id in done else item for item in self._produced
             ]
         return tuple(replace(item, deleted=True) for item in chosen)
+
+    # Agent Skills
+
+    def list_skills(self, source: str | None = None) -> list[SkillInfo]:
+        """The skills this key can load: Anthropic's and custom ones (or one *source*)."""
+        return self.client.list_skills(source)
+
+    def add_skill(self, folder: str | os.PathLike[str], *, display_name: str | None = None) -> SkillInfo:
+        """Upload the folder as a custom skill (``SKILL.md`` at its root); use its id with ``skills=``."""
+        return self.client.create_skill(skill_folder_files(Path(folder)), display_name=display_name)
+
+    def remove_skill(self, skill_id: str) -> None:
+        """Delete a custom skill and its versions from the server."""
+        if skill_id.lower() in ANTHROPIC_SKILLS:
+            raise SkillError(f"{skill_id} is one of Anthropic's skills: only custom skills can be removed.")
+        if not skill_id.startswith("skill_"):
+            raise SkillError(f"{skill_id!r} is not a custom skill's id (skill_...): %claude_skills lists them.")
+        if not self.client.delete_skill(skill_id):
+            raise SkillError(f"No custom skill {skill_id} on the server (already removed?).")
 
     # Turns
 
