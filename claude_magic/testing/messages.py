@@ -126,6 +126,8 @@ def prepare(body: object, model: ScriptedModel) -> Prepared:
         raise bad_request("container_upload blocks need the code execution tool in `tools`")
     container = model.containers.resolve(container_id) if container_id else None
 
+    if skills:  # skills are loaded into the container, so a request with them always has one
+        container = container or model.containers.create()
     if uploads:
         container = container or model.containers.create()
         target = model.input_dir(container, version) or container.path
