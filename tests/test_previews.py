@@ -64,6 +64,7 @@ def test_a_deck_shows_slide_titles_and_an_outline(tmp_path: Path) -> None:
     assert "<li>Payment failures</li>" in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert_escaped(html)
     assert "Deck: 2 slides" in plain and "  2. What drives churn" in plain and "     - Watch hours" in plain
+    assert "     - What drives churn" not in plain and "<li>Q3 findings</li>" in html  # the title is not repeated
 
 
 def test_a_document_shows_its_headings_by_level(tmp_path: Path) -> None:

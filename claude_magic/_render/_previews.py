@@ -188,7 +188,9 @@ def deck(path: Path) -> Preview:
         title = _short(title_shape.text_frame.text) if title_shape is not None and title_shape.has_text_frame else ""
         lines: list[str] = []
         for shape in slide.shapes:
-            if shape is title_shape or not getattr(shape, "has_text_frame", False):
+            # python-pptx makes a new proxy on each access: compare the shapes' ids, not the objects.
+            is_title = title_shape is not None and shape.shape_id == title_shape.shape_id
+            if is_title or not getattr(shape, "has_text_frame", False):
                 continue
             lines.extend(_short(p.text) for p in shape.text_frame.paragraphs if p.text.strip())
         shown, hidden = lines[:MAX_SLIDE_LINES], max(0, len(lines) - MAX_SLIDE_LINES)
