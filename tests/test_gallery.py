@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import office_files
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -14,6 +13,7 @@ from IPython.utils.capture import capture_output
 from traitlets import TraitError
 from traitlets.config import Config
 
+import office_files
 from claude_magic import _render as render
 from claude_magic._session import Session
 from claude_magic.errors import ClaudeMagicError
@@ -105,7 +105,9 @@ def shown(ip: InteractiveShell, line: str) -> str:
     return "\n".join(output.data["text/plain"] for output in captured.outputs)
 
 
-def test_outputs_and_prune_magics_say_what_they_delete_before_deleting(shell: InteractiveShell, standin: StandIn) -> None:
+def test_outputs_and_prune_magics_say_what_they_delete_before_deleting(
+    shell: InteractiveShell, standin: StandIn
+) -> None:
     standin.set_script(replies())
     assert "No files produced yet" in shown(shell, "outputs")
     with capture_output():

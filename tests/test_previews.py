@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import office_files
 import pytest
 from PIL import Image
 
+import office_files
 from claude_magic import _render as render
 from claude_magic._session import Session
 from claude_magic.results import OutputFile
@@ -94,7 +94,7 @@ def test_a_damaged_file_gets_a_line_and_keeps_its_link(tmp_path: Path) -> None:
     path.write_bytes(b"<html>not a workbook</html>")
     bundle = render.file_bundle(OutputFile("file_x", "broken.xlsx", MEDIA[".xlsx"], path.stat().st_size, path=path))
     assert "No preview: openpyxl could not read the file" in bundle["text/plain"]
-    assert "<html>" not in bundle["text/html"] and 'download>broken.xlsx</a>' in bundle["text/html"]
+    assert "<html>" not in bundle["text/html"] and "download>broken.xlsx</a>" in bundle["text/html"]
 
 
 def test_a_missing_library_is_named_in_one_line(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_files_made_in_the_sandbox_are_previewed_in_the_turn(make_session: Any, 
     assert sorted(file.name for file in turn.files) == sorted(office_files.ALL)
     bundle = turn._repr_mimebundle_()
     html = bundle["text/html"]
-    for marker in ('claude-magic-sheet', 'claude-magic-slides', 'claude-magic-headings', 'data:image/png;base64'):
+    for marker in ("claude-magic-sheet", "claude-magic-slides", "claude-magic-headings", "data:image/png;base64"):
         assert marker in html, marker
     assert_escaped(html)
     assert "Workbook: 2 sheets" in bundle["text/plain"] and "Deck: 2 slides" in bundle["text/plain"]

@@ -109,7 +109,11 @@ def test_the_long_lived_interpreter_keeps_the_sandbox_limits(tmp_path: Path) -> 
 
 
 def test_an_exported_repl_session_runs_in_order(make_session: Any, standin: StandIn, tmp_path: Path) -> None:
-    write = "import os\nwith open(os.path.join(os.environ['OUTPUT_DIR'], 'count.txt'), 'w') as f:\n    f.write(str(counter))"
+    write = (
+        "import os\n"
+        "with open(os.path.join(os.environ['OUTPUT_DIR'], 'count.txt'), 'w') as f:\n"
+        "    f.write(str(counter))"
+    )
     standin.set_script(script([{"python": DEFINE}], [{"python": USE}], [{"python": write}]))
     session: Session = make_session(tool_version=REPL_VERSIONS[1])
     turns = [session.run(prompt) for prompt in ("define", "use", "write")]

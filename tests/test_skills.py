@@ -64,7 +64,7 @@ def test_standin_lists_creates_versions_and_deletes_skills(standin: StandIn, ski
         assert sdk.skills.delete(created.id).type == "skill_deleted"
         with pytest.raises(anthropic.NotFoundError):
             sdk.skills.retrieve(created.id)
-        with pytest.raises(anthropic.BadRequestError, match="SKILL.md"):
+        with pytest.raises(anthropic.BadRequestError, match=r"SKILL\.md"):
             sdk.skills.create(files=[("x/README.md", b"no manifest")])
 
 
@@ -81,7 +81,9 @@ def test_standin_resolves_container_skills_and_refuses_bad_ones(standin: StandIn
         assert [(s.skill_id, s.type, s.version) for s in reply.container.skills] == [("xlsx", "anthropic", "20251013")]
         unknown: Any = {"skills": [{"type": "anthropic", "skill_id": "xlsm"}]}
         with pytest.raises(anthropic.NotFoundError, match="xlsm"):
-            sdk.messages.create(model="claude-sonnet-5", max_tokens=64, tools=tools, messages=messages, container=unknown)
+            sdk.messages.create(
+                model="claude-sonnet-5", max_tokens=64, tools=tools, messages=messages, container=unknown
+            )
         nine: Any = {"skills": [{"type": "custom", "skill_id": f"skill_{n}"} for n in range(9)]}
         with pytest.raises(anthropic.BadRequestError, match="at most 8"):
             sdk.messages.create(model="claude-sonnet-5", max_tokens=64, tools=tools, messages=messages, container=nine)
@@ -147,7 +149,7 @@ def test_bad_skill_names_fail_before_anything_is_sent(make_session: Any, standin
     with pytest.raises(SkillError, match="at most 8"):
         session.run("x", skills=[f"skill_{n}" for n in range(9)])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SkillError, match="no SKILL.md"):
+    with pytest.raises(SkillError, match=r"no SKILL\.md"):
         session.add_skill(tmp_path / "empty")
     assert [r for r in standin.requests if r.path != "/v1/skills"] == []
     assert parse_skills("xlsx, XLSX ,pptx@1") == (
