@@ -100,7 +100,11 @@ class Interpreter:
         except (BrokenPipeError, OSError):
             self.stop()
             return ExecOutcome("", "the interpreter exited\n", 1)
-        reply = _read_line(process.stdout, self.sandbox.timeout)
+        try:
+            reply = _read_line(process.stdout, self.sandbox.timeout)
+        except (ValueError, OSError):  # stopped from another thread (the server is shutting down)
+            self.stop()
+            return ExecOutcome(_read(out), _read(err) + "the interpreter was stopped\n", -signal.SIGKILL)
         if reply is None:  # past the time limit: the interpreter and its state are gone
             self.stop()
             return ExecOutcome(_read(out), _read(err), -signal.SIGKILL, timed_out=True)
