@@ -18,7 +18,7 @@ from typing import IO, Any, Literal, TypeAlias
 
 from claude_magic import errors
 from claude_magic._batch_types import BatchCounts, BatchItemResult, BatchStatus
-from claude_magic.results import ContainerInfo, RemoteFile, Response, Usage
+from claude_magic.results import ContainerInfo, ContainerSkill, RemoteFile, Response, SkillInfo, Usage
 
 DEFAULT_MODEL = "claude-sonnet-5"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -104,10 +104,15 @@ class ApiClient:
 
     # Files API
 
-    def upload(self, name: str, content: bytes | IO[bytes], media_type: str) -> RemoteFile:
-        """Upload one file; returns its metadata."""
+    def upload(
+        self, name: str, content: bytes | IO[bytes], media_type: str, *, expires_in_seconds: int | None = None
+    ) -> RemoteFile:
+        """Upload one file; returns its metadata. ``expires_in_seconds``: the server deletes it after that."""
+        import anthropic
+
+        expiry: Any = expires_in_seconds if expires_in_seconds is not None else anthropic.omit
         with _translated_errors(timeout=self.timeout, uploading=name):
-            meta = self._sdk.files.upload(file=(name, content, media_type))
+            meta = self._sdk.files.upload(file=(name, content, media_type), expires_in_seconds=expiry)
         return _remote_file(meta)
 
     def metadata(self, file_id: str) -> RemoteFile | None:
@@ -142,6 +147,38 @@ class ApiClient:
         """Every file the key's workspace holds, newest first (auto-paginated)."""
         with _translated_errors(timeout=self.timeout):
             return [_remote_file(meta) for meta in self._sdk.files.list(limit=min(limit, 1000))]
+
+    # Agent Skills
+
+    def list_skills(self, source: str | None = None) -> list[SkillInfo]:
+        """Every skill the key can use (Anthropic's and custom), or those of one *source* (auto-paginated)."""
+        import anthropic
+
+        chosen: Any = source if source is not None else anthropic.omit
+        with _translated_errors(timeout=self.timeout):
+            return [_skill(skill) for skill in self._sdk.skills.list(limit=100, source=chosen)]
+
+    def create_skill(self, files: Sequence[tuple[str, bytes]], display_name: str | None = None) -> SkillInfo:
+        """Upload a custom skill from (``top/relative/path``, bytes) pairs; SKILL.md at the top."""
+        import anthropic
+
+        name: Any = display_name if display_name is not None else anthropic.omit
+        with _translated_errors(timeout=self.timeout):
+            skill = self._sdk.skills.create(files=[(path, data) for path, data in files], display_name=name)
+        return _skill(skill)
+
+    def delete_skill(self, skill_id: str) -> bool:
+        """Delete a custom skill and its versions (the API deletes a skill only once it has none); False if gone."""
+        import anthropic
+
+        try:
+            with _translated_errors((anthropic.NotFoundError,), timeout=self.timeout):
+                for version in list(self._sdk.skills.versions.list(skill_id)):
+                    self._sdk.skills.versions.delete(version.id, skill_id=skill_id)
+                self._sdk.skills.delete(skill_id)
+        except anthropic.NotFoundError:
+            return False
+        return True
 
     # Messages API
 
@@ -347,6 +384,16 @@ def _remote_file(meta: Any) -> RemoteFile:
     )
 
 
+def _skill(skill: Any) -> SkillInfo:
+    return SkillInfo(
+        id=skill.id,
+        display_name=skill.display_name,
+        source=skill.source.type if hasattr(skill.source, "type") else str(skill.source),
+        latest_version=skill.latest_version_id,
+        created_at=skill.created_at,
+    )
+
+
 def _response(message: Any, request_id: str | None) -> Response:
     """Our ``Response`` from a GA ``Message`` or a beta ``BetaMessage`` (same shape where we read it)."""
     usage = message.usage
@@ -361,7 +408,15 @@ def _response(message: Any, request_id: str | None) -> Response:
     return Response(
         content=content,
         stop_reason=message.stop_reason,
-        container=ContainerInfo(container.id, container.expires_at) if container is not None else None,
+        container=(
+            ContainerInfo(
+                container.id,
+                container.expires_at,
+                skills=tuple(ContainerSkill(s.skill_id, s.type, s.version) for s in container.skills or ()),
+            )
+            if container is not None
+            else None
+        ),
         usage=Usage(
             input_tokens=usage.input_tokens or 0,
             output_tokens=usage.output_tokens or 0,

@@ -31,7 +31,8 @@ from claude_magic._live import INTERRUPTED, Update, choose_view
 from claude_magic._local_files import prepare
 from claude_magic._manifest import DownloadManifest, cell_key
 from claude_magic._provenance import write_export_manifest
-from claude_magic._session import DEFAULT_MAX_TOKENS, Session
+from claude_magic._session import DEFAULT_MAX_TOKENS, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Session
+from claude_magic._skills import SkillError, parse_skills
 from claude_magic.errors import ClaudeMagicError
 from claude_magic.results import Turn, UploadBatch
 
@@ -97,6 +98,12 @@ class ClaudeMagics(Magics):
     max_cost_per_session = Float(None, allow_none=True, help="Refuse cells past this session total (USD).").tag(
         config=True
     )
+    skills = Unicode(
+        "", help="Agent Skills every turn loads, e.g. 'xlsx,pptx' or a custom skill's id (at most 8)."
+    ).tag(config=True)
+    expires_in_seconds = Int(
+        None, allow_none=True, help="New uploads are deleted by the server after this many seconds (3600-7776000)."
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # Set before super().__init__: it applies the shell's config, which fires our observers.
@@ -171,6 +178,8 @@ class ClaudeMagics(Magics):
                 timeout=self.timeout,
                 max_retries=self.max_retries,
                 **self._long_session_settings(),
+                skills=self.skills,
+                expires_in_seconds=self.expires_in_seconds,
             )
         return self._session
 
@@ -224,6 +233,27 @@ class ClaudeMagics(Magics):
             self._session.tool_version = self.tool_version
             self._session.download_dir = Path(self.download_dir)
             self._session.max_continuations = self.max_continuations
+
+    @validate("skills")
+    def _check_skills(self, proposal: Any) -> str:
+        try:
+            parse_skills(proposal["value"])
+        except SkillError as exc:
+            raise TraitError(str(exc)) from None
+        return str(proposal["value"])
+
+    @validate("expires_in_seconds")
+    def _check_expiry(self, proposal: Any) -> int | None:
+        value = proposal["value"]
+        if value is not None and not MIN_EXPIRES_IN <= value <= MAX_EXPIRES_IN:
+            raise TraitError(f"expires_in_seconds must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} (or None)")
+        return None if value is None else int(value)
+
+    @observe("skills", "expires_in_seconds")
+    def _update_deliverables(self, change: Any) -> None:
+        if self._session is not None:
+            self._session.skills = parse_skills(self.skills)
+            self._session.expires_in_seconds = self.expires_in_seconds
 
     @observe("base_url", "timeout", "max_retries")
     def _reconnect(self, change: Any) -> None:
@@ -303,6 +333,11 @@ class ClaudeMagics(Magics):
     )
     @argument("--effort", choices=EFFORTS, help="How much effort Claude puts in (default: ClaudeMagics.effort).")
     @argument("--force", action="store_true", help="Run even if the cell would pass a cost cap.")
+    @argument(
+        "--skills",
+        metavar="IDS",
+        help="Agent Skills to load, comma-separated: xlsx, pptx, docx, pdf or a custom skill's id (at most 8).",
+    )
     @no_var_expand
     @line_cell_magic
     def claude_exec(self, line: str, cell: str | None = None) -> None:
@@ -329,6 +364,8 @@ class ClaudeMagics(Magics):
                 options, prompt = line, cell
             args = _parse_args(self.claude_exec, options)
             checks.check_exec_options(args, download_dir=self.download_dir, uploads=self.session.uploads)
+            if args.skills is not None:
+                parse_skills(args.skills)  # a bad name fails here, before anything is sent
         if not prompt.strip():
             where = "below %%claude_exec" if cell is not None else "after %claude_exec, on the same line"
             raise UsageError(f"The prompt is empty: write what Claude should do {where}.")
@@ -443,13 +480,25 @@ class ClaudeMagics(Magics):
             self._user_ns[args.out] = result.frame
 
     @magic_arguments()
-    @argument("action", nargs="?", default="list", choices=("list", "delete", "download"), help="What to do.")
+    @argument(
+        "action",
+        nargs="?",
+        default="list",
+        choices=("list", "delete", "download", "outputs", "prune"),
+        help="What to do.",
+    )
     @argument("target", nargs="*", help="File names or ids (delete, download).")
     @argument("--all", action="store_true", help="List every file the server holds for this key.")
     @argument("--to", help="Folder for download (default: ClaudeMagics.download_dir).")
+    @argument("--yes", action="store_true", help="With prune: delete without asking first.")
     @line_magic
     def claude_files(self, line: str) -> Any:
-        """List, delete or download files on the Files API.
+        """List, delete or download files on the Files API; show or prune what Claude made.
+
+        ``outputs`` shows every file Claude's code produced in this session (thumbnail, name,
+        size, turn, local path, server file id). ``prune`` deletes those files from the server,
+        where they count against the organisation's storage: it first lists what it would
+        delete, and ``prune --yes`` deletes. The downloaded copies stay.
 
         Examples
         --------
@@ -459,8 +508,14 @@ class ClaudeMagics(Magics):
             %claude_files --all
             %claude_files delete sales.csv
             %claude_files download file_011CNha8iCJcU1wXNR6q4V8w --to results
+            %claude_files outputs
+            %claude_files prune --yes
         """
         args = _parse_args(self.claude_files, line)
+        if args.action in ("outputs", "prune"):
+            return self._outputs(args)
+        if args.yes:
+            raise UsageError("--yes goes with prune: %claude_files prune --yes.")
         if args.action != "list" and not args.target:
             raise UsageError(f"%claude_files {args.action} needs a file name or id.")
         if args.action == "list" and args.target:
@@ -623,7 +678,70 @@ class ClaudeMagics(Magics):
         display(render.notice_bundle(turn.notices[0]), raw=True)
         return None
 
+    @magic_arguments()
+    @argument("action", nargs="?", default="list", choices=("list", "add", "remove"), help="What to do.")
+    @argument("target", nargs="?", help="add: the skill's folder; remove: the custom skill's id.")
+    @argument("--name", help="add: the skill's display name (default: its SKILL.md name).")
+    @argument("--custom", action="store_true", help="list: only custom skills.")
+    @line_magic
+    def claude_skills(self, line: str) -> Any:
+        """List the Agent Skills Claude can load, upload a custom skill, or remove one.
+
+        Anthropic's skills (``xlsx``, ``pptx``, ``docx``, ``pdf``) make real office files; a
+        custom skill is a folder with a ``SKILL.md`` manifest at its root. Load skills in a turn
+        with ``%%claude_exec --skills xlsx,pptx`` (or ``%config ClaudeMagics.skills = "xlsx"``);
+        once loaded, a container keeps getting them on every turn.
+
+        Examples
+        --------
+        ::
+
+            %claude_skills
+            %claude_skills add ./skills/brand-guidelines
+            %claude_skills remove skill_01AbCdEfGhIjKlMnOpQrStUv
+        """
+        args = _parse_args(self.claude_skills, line)
+        if args.action == "list" and args.target:
+            raise UsageError(f"%claude_skills list takes no names (got {args.target}).")
+        if args.action != "list" and not args.target:
+            what = "the skill's folder" if args.action == "add" else "the custom skill's id"
+            raise UsageError(f"%claude_skills {args.action} needs {what}.")
+        if args.name is not None and args.action != "add":
+            raise UsageError("--name goes with add: %claude_skills add FOLDER --name NAME.")
+        with self._user_errors():
+            session = self.session
+            if args.action == "add":
+                skill = session.add_skill(args.target, display_name=args.name)
+                display(render.skills_bundle([skill], title=f"Uploaded the custom skill {skill.id}"), raw=True)
+            elif args.action == "remove":
+                session.remove_skill(args.target)
+                display(render.notice_bundle(f"Removed the custom skill {args.target} and its versions."), raw=True)
+            else:
+                skills = session.list_skills("custom" if args.custom else None)
+                in_use = [param["skill_id"] for param in session.container_skills]
+                display(render.skills_bundle(skills, in_use=in_use), raw=True)
+        return None
+
     # Helpers
+
+    def _outputs(self, args: Any) -> None:
+        """``%claude_files outputs`` and ``prune [--yes]``."""
+        if args.target or args.all or args.to is not None:
+            raise UsageError(f"%claude_files {args.action} takes no names, --all or --to.")
+        if args.yes and args.action != "prune":
+            raise UsageError("--yes goes with prune: %claude_files prune --yes.")
+        session = self.session
+        if args.action == "outputs":
+            display(render.gallery_bundle(session.produced_files()), raw=True)
+            return
+        on_server = [item for item in session.produced_files() if not item.deleted]
+        if not args.yes:
+            confirm = "Run %claude_files prune --yes to delete them (the downloaded copies stay)."
+            display(render.prune_bundle(on_server, done=False, confirm=confirm), raw=True)
+            return
+        with self._user_errors():
+            pruned = session.prune_outputs()
+        display(render.prune_bundle(pruned, done=True), raw=True)
 
     def _run_live(self, session: Session, prompt: str, args: Any, key: str) -> Turn:
         """Run one turn, showing each step as it arrives; files this cell saved last time make way."""
@@ -644,6 +762,7 @@ class ClaudeMagics(Magics):
                 think=args.think,
                 effort=args.effort,
                 force=args.force,
+                skills=args.skills,
             )
         except KeyboardInterrupt:
             manifest.restore(previous)

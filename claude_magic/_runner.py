@@ -439,7 +439,7 @@ def _next_container(current: ContainerInfo | None, reported: ContainerInfo | Non
     if reported is None:
         return current
     first_seen = current.first_seen if current is not None and current.id == reported.id else None
-    return ContainerInfo(reported.id, reported.expires_at, first_seen or datetime.now(UTC))
+    return ContainerInfo(reported.id, reported.expires_at, first_seen or datetime.now(UTC), reported.skills)
 
 
 def _harvest(pending: list[tuple[str, Future[OutputFile]]], assembler: TurnAssembler) -> None:

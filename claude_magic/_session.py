@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,35 @@ from claude_magic._map import MapDefaults, Mapper
 from claude_magic._map_values import Engine, MapResult, ProgressListener
 from claude_magic._registry import UploadRegistry, default_cache_dir
 from claude_magic._runner import TurnOutcome, TurnRequest, TurnRunner, TurnSettings
+from claude_magic._skills import (
+    ANTHROPIC_SKILLS,
+    SkillError,
+    SkillParam,
+    check_count,
+    merge,
+    parse_skills,
+    skill_folder_files,
+)
 from claude_magic._tool_versions import tool_version_for
 from claude_magic._turn_memory import TurnLog
 from claude_magic._uploads import DEFAULT_MEMORY_LIMIT, UploadManager
 from claude_magic.errors import ClaudeMagicError, MissingApiKeyError, UnknownFileError
-from claude_magic.results import ContainerInfo, OutputFile, RemoteFile, Turn, TurnEvent, UploadBatch, UploadedFile
+from claude_magic.results import (
+    ContainerInfo,
+    OutputFile,
+    ProducedFile,
+    RemoteFile,
+    SkillInfo,
+    Turn,
+    TurnEvent,
+    UploadBatch,
+    UploadedFile,
+)
 
 EventListener = Callable[[TurnEvent], None]
 
 DEFAULT_MAX_TOKENS = 16_384  # under the SDK's non-streaming ceiling, so --no-stream works too
+MIN_EXPIRES_IN, MAX_EXPIRES_IN = 3600, 7_776_000  # one hour to ninety days (Files API, api-spec §2.1)
 
 
 class Session(LongSessionMixin):
@@ -67,6 +88,10 @@ class Session(LongSessionMixin):
         Defaults for ``run(think=..., effort=...)``: ``"adaptive"`` or a token budget; ``low`` ... ``max``.
     max_cost_per_cell, max_cost_per_session
         Cost caps in US dollars (None: no cap); a cell that would pass one is refused before it is sent.
+    skills
+        Agent Skills every turn loads (``"xlsx,pptx"``, names or ``SkillParams`` dicts); see ``run``.
+    expires_in_seconds
+        New uploads are deleted by the server after this many seconds (3600 to 7776000); None keeps them.
 
     Examples
     --------
@@ -98,6 +123,8 @@ class Session(LongSessionMixin):
         effort: str | None = None,
         max_cost_per_cell: float | None = None,
         max_cost_per_session: float | None = None,
+        skills: str | Iterable[str | dict[str, Any]] | None = None,
+        expires_in_seconds: int | None = None,
     ) -> None:
         self._init_long_session(
             cache=cache,
@@ -132,6 +159,11 @@ class Session(LongSessionMixin):
         self._in_container: dict[str, UploadedFile] = {}  # attached to the current container by earlier turns
         self._turns = TurnLog(image_bytes_limit=memory_limit)
         self._recording: Any = None  # the recording httpx client while recording
+        self.skills: tuple[SkillParam, ...] = parse_skills(skills)
+        self._container_skills: tuple[SkillParam, ...] = ()  # loaded in the current container: sent every turn
+        self._produced: list[ProducedFile] = []  # every file a turn brought back, kept across resets
+        self._turn_number = 0
+        self.expires_in_seconds = expires_in_seconds
         if record is not None:
             self.record(record)
 
@@ -141,6 +173,25 @@ class Session(LongSessionMixin):
     def container(self) -> ContainerInfo | None:
         """The container the next turn runs in (None: a new one)."""
         return self._container
+
+    @property
+    def container_skills(self) -> tuple[SkillParam, ...]:
+        """The skills the current container was given; every later turn in it sends them again."""
+        return self._container_skills
+
+    @property
+    def expires_in_seconds(self) -> int | None:
+        """Seconds after which the server deletes new uploads; None: kept until deleted."""
+        return self._files.expires_in_seconds
+
+    @expires_in_seconds.setter
+    def expires_in_seconds(self, value: int | None) -> None:
+        if value is not None and not MIN_EXPIRES_IN <= value <= MAX_EXPIRES_IN:
+            raise ClaudeMagicError(
+                f"expires_in_seconds must be between {MIN_EXPIRES_IN} (one hour) and {MAX_EXPIRES_IN} "
+                f"(ninety days), not {value}."
+            )
+        self._files.expires_in_seconds = value
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -231,6 +282,7 @@ class Session(LongSessionMixin):
             self._messages, self._container, self._paused = (), None, False
             self._pending = dict(self._uploads)
             self._in_container = {}
+            self._container_skills = ()
             self._turns.clear()
             self._undo.clear()
 
@@ -240,6 +292,7 @@ class Session(LongSessionMixin):
             self._container = None
             self._pending = dict(self._uploads)
             self._in_container = {}
+            self._container_skills = ()
 
     def reconnect(self, *, base_url: str | None, timeout: float, max_retries: int) -> str | None:
         """Use new connection settings from the next request on.
@@ -266,6 +319,8 @@ class Session(LongSessionMixin):
                 return None
             self._messages, self._container, self._paused = (), None, False
             self._uploads, self._pending, self._in_container = {}, {}, {}
+            self._container_skills = ()
+            self._produced = []
             self._turns.clear()
             self._undo.clear()
         return (
@@ -445,6 +500,51 @@ class Session(LongSessionMixin):
         mapper = Mapper(lambda: self.client, self._files, poll_ceiling=poll_interval)
         return mapper.retry(previous, engine=engine, concurrency=concurrency, on_progress=on_progress)
 
+    def produced_files(self) -> tuple[ProducedFile, ...]:
+        """Every file Claude's code produced in this session, oldest first, with its turn (resets included)."""
+        with self._lock:
+            return tuple(self._produced)
+
+    def prune_outputs(self, file_ids: Iterable[str] | None = None) -> tuple[ProducedFile, ...]:
+        """Delete produced files from the server (they count against the organisation's storage).
+
+        Only files still on the server are deleted (all, or those in *file_ids*); the local copies
+        stay. Returns the files deleted now.
+        """
+        wanted = set(file_ids) if file_ids is not None else None
+        with self._lock:
+            chosen = [
+                item for item in self._produced
+                if not item.deleted and (wanted is None or item.file.file_id in wanted)
+            ]  # fmt: skip
+        for item in chosen:
+            self.client.delete(item.file.file_id)
+        done = {item.file.file_id for item in chosen}
+        with self._lock:
+            self._produced = [
+                replace(item, deleted=True) if item.file.file_id in done else item for item in self._produced
+            ]
+        return tuple(replace(item, deleted=True) for item in chosen)
+
+    # Agent Skills
+
+    def list_skills(self, source: str | None = None) -> list[SkillInfo]:
+        """The skills this key can load: Anthropic's and custom ones (or one *source*)."""
+        return self.client.list_skills(source)
+
+    def add_skill(self, folder: str | os.PathLike[str], *, display_name: str | None = None) -> SkillInfo:
+        """Upload the folder as a custom skill (``SKILL.md`` at its root); use its id with ``skills=``."""
+        return self.client.create_skill(skill_folder_files(Path(folder)), display_name=display_name)
+
+    def remove_skill(self, skill_id: str) -> None:
+        """Delete a custom skill and its versions from the server."""
+        if skill_id.lower() in ANTHROPIC_SKILLS:
+            raise SkillError(f"{skill_id} is one of Anthropic's skills: only custom skills can be removed.")
+        if not skill_id.startswith("skill_"):
+            raise SkillError(f"{skill_id!r} is not a custom skill's id (skill_...): %claude_skills lists them.")
+        if not self.client.delete_skill(skill_id):
+            raise SkillError(f"No custom skill {skill_id} on the server (already removed?).")
+
     # Turns
 
     def run(
@@ -462,6 +562,7 @@ class Session(LongSessionMixin):
         think: str | int | None = None,
         effort: str | None = None,
         force: bool = False,
+        skills: str | Iterable[str | dict[str, Any]] | None = None,
     ) -> Turn:
         """Send *prompt* as one user turn with the code execution tool and return what happened.
 
@@ -470,8 +571,9 @@ class Session(LongSessionMixin):
         container for the next turn. ``attach`` names exactly the files to attach; ``new`` starts
         a fresh conversation and container first. ``think`` (``"adaptive"`` or a token budget) and
         ``effort`` override the session's defaults for this turn; ``force`` ignores the cost caps.
-        If the turn fails or is interrupted, nothing changes: not the conversation, the container
-        id, the pending uploads, nor these options.
+        ``skills`` (default ``self.skills``) are Agent Skills to load; once a container has skills,
+        every later turn in it sends them too. If the turn fails or is interrupted, nothing changes:
+        not the conversation, the container id, the pending uploads, nor these options.
         """
         if not prompt.strip():
             raise ClaudeMagicError("The prompt is empty: write what Claude should do.")
@@ -483,6 +585,10 @@ class Session(LongSessionMixin):
             context_settings = self.context_settings(think=think, effort=effort)
         except ValueError as exc:
             raise ClaudeMagicError(f"{exc}.") from None
+        requested = parse_skills(skills) if skills is not None else self.skills
+        with self._lock:
+            loaded = () if new else self._container_skills
+        chosen_skills = check_count(merge(loaded, requested))
         with self._lock:
             history, container, paused = self._messages, self._container, self._paused
             attachments = tuple(self._pending.values())
@@ -509,6 +615,7 @@ class Session(LongSessionMixin):
             max_continuations=self.max_continuations,
             options=options,
             budget=budget,
+            skills=chosen_skills,
         )
         client = self.client
         runner = TurnRunner(client, self._files.check, lambda: tuple(self._uploads.values()))
@@ -538,15 +645,20 @@ class Session(LongSessionMixin):
             max_tokens=chosen_max,
             attached=bool(outcome.attached),
         )
-        self._commit(outcome, turn, fresh=new)
+        self._commit(outcome, turn, fresh=new, skills=chosen_skills)
         return turn
 
-    def _commit(self, outcome: TurnOutcome, turn: Turn, *, fresh: bool) -> None:
+    def _commit(self, outcome: TurnOutcome, turn: Turn, *, fresh: bool, skills: tuple[SkillParam, ...] = ()) -> None:
         """Take a finished turn's outcome in one step (a failure or Ctrl-C before this changes nothing)."""
         with self._lock:
             self._remember_for_undo(fresh)
             if fresh:
                 self._turns.clear()
+            self._container_skills = skills if outcome.container is not None else ()
+            self._turn_number += 1
+            self._produced.extend(
+                ProducedFile(_light(file), self._turn_number) for file in turn.files if file.error is None
+            )
             self._messages = outcome.history
             self._container = outcome.container
             self._paused = outcome.stop_reason == "pause_turn"
@@ -573,6 +685,11 @@ class Session(LongSessionMixin):
             if name_or_id in (entry.name, entry.file_id):
                 return entry
         raise UnknownFileError(name_or_id, known=[entry.name for entry in self._uploads.values()])
+
+
+def _light(file: OutputFile) -> OutputFile:
+    """*file* without its bytes when it is saved on disk (the gallery reads thumbnails from there)."""
+    return replace(file, data=None) if file.path is not None else file
 
 
 def _swapped(files: dict[str, UploadedFile], old_id: str, fresh: UploadedFile) -> dict[str, UploadedFile]:

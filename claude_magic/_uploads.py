@@ -55,6 +55,7 @@ class UploadManager:
         self._client = client
         self._cache_dir = cache_dir
         self.memory_limit = memory_limit
+        self.expires_in_seconds: int | None = None  # new uploads are deleted by the server after this
         self._registry: UploadRegistry | None = None
         self._memory: OrderedDict[str, LocalFile] = OrderedDict()  # registry key -> bytes in memory
         self._spilled: dict[str, LocalFile] = {}  # registry key -> bytes on disk
@@ -160,7 +161,9 @@ class UploadManager:
 
     def _send(self, local: LocalFile) -> UploadedFile:
         with local.open() as stream:
-            remote = self._client().upload(local.name, stream, local.media_type)
+            remote = self._client().upload(
+                local.name, stream, local.media_type, expires_in_seconds=self.expires_in_seconds
+            )
         entry = UploadedFile(
             name=local.name,
             file_id=remote.id,

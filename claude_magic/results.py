@@ -18,13 +18,16 @@ __all__ = [
     "IMAGE_TYPES",
     "CodeStep",
     "ContainerInfo",
+    "ContainerSkill",
     "EditStep",
     "Execution",
     "Notice",
     "OutputFile",
+    "ProducedFile",
     "RemoteFile",
     "Response",
     "SessionUsage",
+    "SkillInfo",
     "Step",
     "StepUpdate",
     "TextStep",
@@ -192,6 +195,15 @@ class SessionUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerSkill:
+    """An Agent Skill loaded in a container, with the version the server resolved (``"latest"`` made concrete)."""
+
+    skill_id: str
+    type: Literal["anthropic", "custom"]
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerInfo:
     """The sandbox a turn ran in.
 
@@ -204,6 +216,7 @@ class ContainerInfo:
     id: str
     expires_at: datetime | None = None
     first_seen: datetime | None = None
+    skills: tuple[ContainerSkill, ...] = ()  # as the last response reported them, versions resolved
 
     @property
     def restorable_until(self) -> datetime | None:
@@ -321,6 +334,26 @@ class Response:
     request_id: str | None = None
     stop_details: dict[str, Any] | None = None
     context_edits: tuple[dict[str, Any], ...] = ()  # context_management.applied_edits (beta)
+
+
+@dataclass(frozen=True, slots=True)
+class SkillInfo:
+    """An Agent Skill the API offers: Anthropic's (``xlsx``, ``pptx``, ...) or one uploaded as custom."""
+
+    id: str
+    display_name: str
+    source: str  # "anthropic", "custom", "anthropic_example" or "plugin"
+    latest_version: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProducedFile:
+    """A file Claude's code produced in this session, with the turn that made it (1 = the session's first)."""
+
+    file: OutputFile
+    turn: int
+    deleted: bool = False  # deleted from the server by ``Session.prune_outputs``; the local copy stays
 
 
 # Events a turn reports while it streams (``Session.run(on_event=...)``).

@@ -36,7 +36,7 @@ def code(source: str) -> Cell:
 def running_it(name: str) -> Cell:
     return md(f"""
 **Running it.** With `ANTHROPIC_API_KEY` set, the cells talk to Claude. Without a key, run
-`python scripts/run_demo.py {name}` from the repository (`make demo` runs the churn notebook, `--all` all three):
+`python scripts/run_demo.py {name}` from the repository (`make demo` runs the churn notebook, `--all` all of them):
 it starts a local stand-in of the API that replays the scripted replies in `notebooks/scripts/{name}.json`, whose
 code really runs, executes the notebook in a real kernel and writes it, with its outputs, to `build/demo/`. The
 first code cell's output says which of the two you are looking at.
@@ -423,11 +423,62 @@ map_turn(monthly, "2025-03.csv")
     ]
 
 
+def deliverables() -> list[Cell]:
+    return [
+        md("""
+# Deliverables: a workbook and a deck from the churn analysis
+
+After the analysis comes the hand-over. With Anthropic's **Agent Skills** (`--skills xlsx,pptx`) Claude makes real
+office files in its sandbox; they come back like any other output, with a preview below each download link.
+
+1. **A workbook** of churn by tier and by region, with a chart.
+2. **A deck** made from the same numbers: on `code_execution_20260120` the sandbox keeps its Python state between
+   turns, so the second turn reuses the tables the first one computed.
+3. **The gallery** of what this session made, and what pruning it from the server would delete.
+"""),
+        running_it("deliverables"),
+        mode_cell("deliverables"),
+        setup_cell(),
+        code("%claude_upload streaming"),
+        md("""
+## A workbook
+
+`--skills` loads the skills into the container; every later turn in that container sends them again, and the
+footer shows the versions the API resolved.
+"""),
+        code("""
+%%claude_exec --skills xlsx,pptx --tool-version code_execution_20260120 --out workbook
+Summarise churn by subscription tier and by region in an Excel workbook, with a chart of the tiers.
+"""),
+        md("## A deck, from the same numbers (the sandbox's Python state carried over)"),
+        code("""
+%%claude_exec --tool-version code_execution_20260120 --out deck
+Now turn those summaries into a short slide deck for the churn review.
+"""),
+        code("""
+print("skills:", ", ".join(f"{s.skill_id} {s.version}" for s in deck.container.skills))
+for turn in (workbook, deck):
+    for file in turn.files:
+        print(f"{file.name:<20} {file.size:>9,} bytes  {os.path.relpath(file.path)}")
+"""),
+        md("""
+## What this session made
+
+`%claude_files outputs` lists every produced file with its turn, local path and server file id. The files count
+against the organisation's storage until deleted: `%claude_files prune` says what it would delete, and
+`%claude_files prune --yes` deletes them from the server (the downloaded copies stay).
+"""),
+        code("%claude_files outputs"),
+        code("%claude_files prune"),
+    ]
+
+
 NOTEBOOKS: dict[str, Callable[[], list[Cell]]] = {
     "churn_analysis": churn_analysis,
     "files_and_containers": files_and_containers,
     "beyond_csv": beyond_csv,
     "many_inputs": many_inputs,
+    "deliverables": deliverables,
 }
 
 

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
 SCRIPTS_DIR = NOTEBOOKS_DIR / "scripts"
 DEFAULT_OUT = ROOT / "build" / "demo"
-NOTEBOOKS = ("churn_analysis", "files_and_containers", "beyond_csv", "many_inputs")
+NOTEBOOKS = ("churn_analysis", "files_and_containers", "beyond_csv", "many_inputs", "deliverables")
 DEFAULT_NOTEBOOK = "churn_analysis"
 OFFLINE_KEY = "offline-stand-in"  # the stand-in accepts any key
 CELL_TIMEOUT = {"live": 900, "offline": 300}  # seconds per cell
@@ -404,7 +404,7 @@ def sandbox_failures(notebook: NotebookNode) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help=f"any of {', '.join(NOTEBOOKS)}")
-    parser.add_argument("--all", action="store_true", help="run all three notebooks")
+    parser.add_argument("--all", action="store_true", help="run every notebook")
     parser.add_argument("--offline", action="store_true", help="use the stand-in even if ANTHROPIC_API_KEY is set")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/demo)")
     parser.add_argument("--record", type=Path, metavar="CASSETTE", help="record the API exchanges (one notebook)")

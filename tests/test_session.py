@@ -43,7 +43,7 @@ def script(*replies: list[dict[str, Any]]) -> Script:
     return Script.from_dict({"replies": [{"steps": steps} for steps in replies]})
 
 
-def posts(api: StandIn, path: str) -> list[Any]:
+def posts(api: StandIn, path: str = "/v1/messages") -> list[Any]:
     return [request for request in api.requests if request.method == "POST" and request.path == path]
 
 

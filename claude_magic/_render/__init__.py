@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from claude_magic._format import plural
 from claude_magic._render._files import file_bundle, file_parts, image_html, relative
+from claude_magic._render._gallery import gallery_bundle, prune_bundle
 from claude_magic._render._highlight import COLLAPSE_LINES, source
 from claude_magic._render._html import Markup, details, div, join
+from claude_magic._render._skills import skills_bundle
 from claude_magic._render._status import (
     container_bundle,
     error_bundle,
@@ -54,11 +56,14 @@ __all__ = [
     "error_bundle",
     "export_bundle",
     "file_bundle",
+    "gallery_bundle",
     "notice_bundle",
     "progress_bundle",
+    "prune_bundle",
     "remote_files_bundle",
     "select",
     "short_id",
+    "skills_bundle",
     "step_bundle",
     "text_step_bundle",
     "turn_bundle",

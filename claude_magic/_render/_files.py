@@ -1,4 +1,4 @@
-"""Files the sandbox produced: images inline as base64, others as relative download links.
+"""Files the sandbox produced: images inline as base64, others as relative download links (office files previewed).
 
 Imports the rest of the renderer and, for types only, ``claude_magic.results``.
 """
@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from claude_magic._format import human_size
 from claude_magic._render._html import BOX, ERROR_BG, MUTED, Markup, div, span
+from claude_magic._render._previews import preview_parts
 from claude_magic._render._text import clean
 
 if TYPE_CHECKING:
@@ -60,7 +61,11 @@ def file_parts(file: OutputFile, link_base: Path | None) -> tuple[Markup, str]:
     where = clean(relative(file.path, link_base))
     # "↓" rather than an emoji: it is in every text font, so it never shows as a missing glyph.
     link = Markup('↓ <a href="{}" download>{}</a> {}').format(quote(where), name, span("size", f"({size})", MUTED))
-    return div("file", link), f"{name} ({size}), saved to {where}"
+    plain = f"{name} ({size}), saved to {where}"
+    # Workbooks, decks, documents and PDFs get a preview below their link (``_previews``).
+    if (preview := preview_parts(file)) is not None:
+        return div("file", link + preview[0]), f"{plain}\n{preview[1]}"
+    return div("file", link), plain
 
 
 def file_bundle(file: OutputFile, *, link_base: Path | None = None) -> MimeBundle:

@@ -45,6 +45,8 @@ def _footer_items(turn: Turn) -> list[tuple[str, str]]:
         until = turn.container.restorable_until
         lifetime = f"kept until {until:%b %d}, idle-checkpointed" if until is not None else _LIFETIME
         items.append((f"{sandbox}, {lifetime}", turn.container.id))
+        if turn.container.skills:
+            items.append(("skills " + skill_versions(turn.container), "Agent Skills loaded, with resolved versions"))
     elif turn.container_restarted:
         items.append(("new sandbox", ""))
     tokens = f"{usage.input_tokens:,} tokens in / {usage.output_tokens:,} out"
@@ -105,6 +107,11 @@ def turn_footer_bundle(turn: Turn, *, shown_notices: Collection[str] = ()) -> Mi
     return {"text/html": str(footer), "text/plain": "\n".join(plain)}
 
 
+def skill_versions(info: ContainerInfo) -> str:
+    """``xlsx 20251013, pptx 20251013``: each skill with the version the API resolved."""
+    return ", ".join(clean(f"{skill.skill_id} {skill.version}") for skill in info.skills)
+
+
 def container_bundle(info: ContainerInfo | None) -> MimeBundle:
     """The session's sandbox container: its id and what the API says about its life."""
     if info is None:
@@ -118,6 +125,8 @@ def container_bundle(info: ContainerInfo | None) -> MimeBundle:
         message += f" (until at least {utc(until)})." if until is not None else "."
         if info.expires_at is not None:
             message += f" (The API's rolling expires_at is {utc(info.expires_at)}; it moves with each request.)"
+        if info.skills:
+            message += f" Skills loaded: {skill_versions(info)}."
     return {"text/html": str(div("container", message)), "text/plain": message}
 
 

@@ -21,10 +21,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claude_magic.testing.behaviours import Behaviours
 from claude_magic.testing.envelope import ApiError
 from claude_magic.testing.ids import new_id, now, rfc3339
+
+if TYPE_CHECKING:
+    from claude_magic.testing.repl import Interpreter
 
 _NO_RETRY = {"x-should-retry": "false"}
 
@@ -47,6 +51,13 @@ class Container:
     restores: int = 0
     gone: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    interpreter: Interpreter | None = field(default=None, repr=False, compare=False)  # REPL tool versions
+
+    def stop_interpreter(self) -> None:
+        """Lose the Python state (a checkpoint restore or the end of the container); files stay."""
+        if self.interpreter is not None:
+            self.interpreter.close()
+            self.interpreter = None
 
     @property
     def input_dir(self) -> Path:
@@ -105,10 +116,12 @@ class ContainerStore:
         if container.gone:
             raise self._gone_error(container_id, known=True)
         if container.checkpointed or moment >= self.expires_at(container):
-            # Restored from the checkpoint with its files. On the real API a REPL tool version's
-            # interpreter state would restart here; the stand-in keeps no REPL state anyway.
+            # Restored from the checkpoint with its files; a REPL tool version's Python state
+            # restarts (doc-CE "Container reuse": a checkpoint keeps files, not processes).
             container.checkpointed = False
             container.restores += 1
+            with container.lock:
+                container.stop_interpreter()
         self.touch(container)
         return container
 
@@ -131,9 +144,17 @@ class ContainerStore:
             raise KeyError(container_id)
         return container
 
+    def close(self) -> None:
+        """Stop every container's interpreter (the server is stopping)."""
+        with self._lock:
+            containers = list(self.containers.values())
+        for container in containers:
+            container.stop_interpreter()
+
     def _drop(self, container: Container) -> None:
         container.gone = True
         with container.lock:
+            container.stop_interpreter()
             shutil.rmtree(container.path, ignore_errors=True)
 
     def _gone_error(self, container_id: str, *, known: bool) -> ApiError:

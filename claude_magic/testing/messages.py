@@ -130,7 +130,8 @@ def prepare(body: object, model: ScriptedModel, headers: dict[str, str] | None =
     _check_effort(body.get("output_config"))
     conversation = history.parse(body.get("messages"))
     model.signer.check(conversation, behaviours)
-    container_id, skills = _container_param(body.get("container"), behaviours)
+    container_id, requested_skills = _container_param(body.get("container"), behaviours)
+    skills = model.skills.resolve(requested_skills, has_code_tool=version is not None)
     compacting = body.get("compaction") is not None
 
     paused = None
@@ -164,6 +165,8 @@ def prepare(body: object, model: ScriptedModel, headers: dict[str, str] | None =
         raise bad_request("container_upload blocks need the code execution tool in `tools`")
     container = model.containers.resolve(container_id) if container_id else None
 
+    if skills:  # skills are loaded into the container, so a request with them always has one
+        container = container or model.containers.create()
     if uploads:
         container = container or model.containers.create()
         target = model.input_dir(container, version) or container.path

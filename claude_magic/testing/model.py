@@ -6,8 +6,9 @@ Steps are adapted to the request's code execution tool version (see docs/script-
   steps become Python that does the same.
 * ``code_execution_20250825``: ``python`` becomes a text-editor ``create`` of ``/tmp/cell_<n>.py``
   plus ``bash_code_execution`` running it; ``bash`` and ``editor`` use their sub-tools.
-* ``_20260120`` / ``_20260521``: ``python`` runs as ``code_execution``; ``bash`` and ``editor`` as
-  their sub-tools. (No REPL state is kept between cells.)
+* ``_20260120`` / ``_20260521``: ``python`` runs as ``code_execution`` in the container's
+  long-lived interpreter (``repl``), so Python state carries over from one execution to the next
+  until the container is restored from a checkpoint; ``bash`` and ``editor`` use their sub-tools.
 * no code execution tool: code steps are skipped and a closing text says so.
 
 ``web_search``, ``web_fetch`` and ``tool_search`` steps emit their server tool use and result
@@ -37,6 +38,7 @@ from claude_magic.testing.context import Signer
 from claude_magic.testing.files import MAX_FILE_BYTES, FileStore
 from claude_magic.testing.history import Block, fingerprint
 from claude_magic.testing.ids import new_id
+from claude_magic.testing.repl import Interpreter
 from claude_magic.testing.sandbox import Sandbox
 from claude_magic.testing.script import (
     Bash,
@@ -55,6 +57,7 @@ from claude_magic.testing.script import (
     WebFetch,
     WebSearch,
 )
+from claude_magic.testing.skills import SkillStore
 from claude_magic.testing.versions import BASH_EDITOR, LEGACY, REPL_VERSIONS
 
 
@@ -104,6 +107,7 @@ class ScriptedModel:
         self.files = files
         self.behaviours = behaviours
         self.picker = ReplyPicker(script)
+        self.skills = SkillStore()
         self._paused: list[Paused] = []
         self._lock = threading.Lock()
         self._cells = itertools.count(1)
@@ -298,7 +302,12 @@ class TurnRun:
         sandbox = self.model.sandbox
         output_dir = container.new_output_dir()
         env = sandbox.environment(container.path, self.model.input_dir(container, self.version), output_dir)
-        if call.name == "code_execution":
+        if call.name == "code_execution" and self.version in REPL_VERSIONS:
+            if container.interpreter is None:
+                control = sandbox.root / ".repl" / container.id
+                container.interpreter = Interpreter(sandbox, container.path, container.tmp_dir, control)
+            outcome = container.interpreter.run(str(call.input.get("code", "")), env)
+        elif call.name == "code_execution":
             code = str(call.input.get("code", ""))
             outcome = sandbox.run(
                 ["python", "-"], cwd=container.path, env=env, tmp_dir=container.tmp_dir, stdin=code.encode()

@@ -1,4 +1,4 @@
-"""The endpoints: ``/v1/files`` (upload, list, metadata, download, delete) and ``/v1/messages``.
+"""The endpoints: ``/v1/files`` (upload, list, metadata, download, delete), ``/v1/messages`` and ``/v1/skills``.
 
 ``Routes`` answers one checked request on an ``Exchange``; the server (``server.py``) owns the
 sockets, the request log and the injected faults.
@@ -61,6 +61,10 @@ class Routes:
             exchange.send_json(200, messages.count_tokens(payload, self.model, headers))
         elif path.startswith("/v1/messages/batches") and self.batches is not None:
             self._batches(exchange, self.batches, method, path, query, headers, body, payload)
+        elif path == "/v1/skills" or path.startswith("/v1/skills/"):
+            multipart_body = method == "POST" and "multipart/form-data" in headers.get("content-type", "")
+            parts = multipart.parse(headers.get("content-type", ""), body) if multipart_body else None
+            exchange.send_json(200, self.model.skills.route(method, path, query, parts))
         elif path == "/v1/files" and method == "POST":
             self._upload(exchange, headers.get("content-type", ""), body)
         elif path == "/v1/files" and method == "GET":

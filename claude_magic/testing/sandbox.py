@@ -136,6 +136,10 @@ class Sandbox:
             "MKL_NUM_THREADS": "1",
         }
 
+    def wrap(self, command: Sequence[str], tmp_dir: Path) -> list[str]:
+        """*command* wrapped in this sandbox's limits (namespaces, /tmp mapping, memory), to run as is."""
+        return self._argv(command, tmp_dir)
+
     def _argv(self, command: Sequence[str], tmp_dir: Path) -> list[str]:
         prelude = 'ulimit -v "$2" 2>/dev/null; shift 2; exec "$@"'
         if self.maps_tmp:

@@ -126,6 +126,8 @@ class StandIn(LoopbackServer):
         super().stop()
 
     def _after_stop(self) -> None:
+        if self._containers is not None:
+            self._containers.close()
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
 
@@ -147,6 +149,11 @@ class StandIn(LoopbackServer):
         if self._batches is None:
             raise RuntimeError("the stand-in is not running: call start() or use it in a with block")
         return self._batches
+
+    @property
+    def skills(self) -> dict[str, Any]:
+        """Every skill by id, Anthropic's and custom (the live dict; empty before ``start()``)."""
+        return dict(self._model.skills.skills) if self._model else {}
 
     @property
     def uploaded_bytes(self) -> int:

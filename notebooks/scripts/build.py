@@ -200,11 +200,32 @@ def many_inputs() -> list[dict[str, Any]]:
     ]
 
 
+def deliverables() -> list[dict[str, Any]]:
+    return [
+        reply(
+            r"(?i)workbook",
+            text("I'll summarise churn by tier and by region and write the workbook with the xlsx skill's tools."),
+            python("deliverables_workbook.py"),
+            text(
+                "`churn_review.xlsx` has a **By tier** and a **By region** sheet (customers and churn rate, "
+                "formatted as percentages); `churn_by_tier.png` shows the tier comparison."
+            ),
+        ),
+        reply(
+            r"(?i)deck|slides",
+            text("The summaries from the workbook are still in the sandbox's Python session, so I'll reuse them."),
+            python("deliverables_deck.py"),
+            text("`churn_review.pptx` has a cover, a slide per breakdown and the next steps."),
+        ),
+    ]
+
+
 SCRIPTS = {
     "churn_analysis": churn_analysis,
     "files_and_containers": files_and_containers,
     "beyond_csv": beyond_csv,
     "many_inputs": many_inputs,
+    "deliverables": deliverables,
 }
 
 
