@@ -237,7 +237,7 @@ class ClaudeMagics(Magics):
                 if isinstance(value, bytes | bytearray | memoryview) and not args.name:
                     raise UsageError(f"{source} holds bytes: give them a file name, e.g. --name {source}.bin.")
                 name = args.name or (source if not isinstance(value, str) else None)
-                local.extend(prepare(value, name=name, fmt=args.fmt))
+                local.extend(prepare(value, name=name, fmt=args.fmt, known=self.session.known_frame))
             checks.check_distinct(local)
             files = [self.session.upload_file(file) for file in local]
         self._refresh_pickers()
