@@ -40,7 +40,7 @@ _CHURN = [
     "print('tier a: 10%, tier b: 20%, tier c: 15%')",
 ]
 
-SCRIPT = Script.from_dict(
+SCRIPT_DATA: dict[str, Any] = (
     {
         "replies": [
             {
@@ -70,6 +70,7 @@ SCRIPT = Script.from_dict(
         ]
     }
 )
+SCRIPT = Script.from_dict(SCRIPT_DATA)
 
 
 def frame(rows: int, cols: int = 50, seed: int = 0) -> pd.DataFrame:

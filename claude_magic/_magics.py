@@ -7,6 +7,7 @@ imports IPython. Expected failures become one-line ``UsageError``s.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -33,6 +34,7 @@ from claude_magic.errors import ClaudeMagicError
 from claude_magic.results import (
     CodeStep,
     EditStep,
+    Execution,
     Notice,
     Step,
     StepUpdate,
@@ -93,7 +95,7 @@ class ClaudeMagics(Magics):
         instance = cls(shell)
         shell.register_magics(instance)
         shell.input_transformers_cleanup.append(_line_prompt_call)
-        threading.Thread(target=warm_up, name="claude-magic-warm-imports", daemon=True).start()
+        threading.Thread(target=_warm_up, name="claude-magic-warm-imports", daemon=True).start()
         return instance
 
     @classmethod
@@ -644,3 +646,22 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
+
+
+def _warm_up() -> None:
+    """Do in the background what the first ``%%claude_exec`` would otherwise wait for.
+
+    Imports the SDK and its streaming and result types, and renders one step of each kind, so
+    the renderer's first use (pygments finding a lexer for a file name imports every lexer
+    module: about 0.25 s) is paid before the user's first cell.
+    """
+    warm_up()
+    with contextlib.suppress(Exception):  # warming is best effort: the first cell does the same work
+        sample = Execution(stdout="ok\n", return_code=0)
+        for step in (
+            TextStep("Warming **up**."),
+            CodeStep("srvtoolu_warm", "python", "print('ok')", sample),
+            CodeStep("srvtoolu_warm", "bash", "echo ok", sample),
+            EditStep("srvtoolu_warm", "create", "/tmp/warm.py", file_text="print('ok')\n"),
+        ):
+            render.step_bundle(step)
