@@ -182,7 +182,9 @@ def peak_rss(bench: Bench, results: Results) -> None:
     counter = iter(range(1000))
 
     def sample(side: str, code: str) -> float:
-        data = _run(code, BASE_URL=bench.api.base_url, PATH=str(path), FOLDER=str(folder / str(next(counter))), ROOT=str(ROOT))
+        data = _run(
+            code, BASE_URL=bench.api.base_url, PATH=str(path), FOLDER=str(folder / str(next(counter))), ROOT=str(ROOT)
+        )
         bench.api.files.pop(data["file_id"], None)  # the stand-in holds uploads in memory: let it go
         grown[side].append((data["peak_kb"] - data["before_kb"]) / 1024)
         return float(data["peak_kb"]) / 1024
@@ -190,5 +192,9 @@ def peak_rss(bench: Bench, results: Results) -> None:
     mine, theirs = interleave(bench.repeats, lambda: sample("ours", _RSS_OURS), lambda: sample("script", _RSS_SCRIPT))
     label = f"{size // (1024 * 1024)} MB"
     results.add(Figure(f"Peak RSS uploading a {label} file", "MB", mine, theirs, "script, open(path, 'rb')"))
-    results.add(Figure(f"RSS added by uploading a {label} file", "MB", grown["ours"], grown["script"], "script, open(path, 'rb')"))
+    results.add(
+        Figure(
+            f"RSS added by uploading a {label} file", "MB", grown["ours"], grown["script"], "script, open(path, 'rb')"
+        )
+    )
     path.unlink()

@@ -47,10 +47,7 @@ class Figure:
             return None
         kind, _, rest = self.goal.partition(" ")
         number = float(rest.split()[0].rstrip("x×"))
-        if rest.rstrip().endswith(("x", "×")):
-            value = self.ratio
-        else:
-            value = statistics.median(self.ours)
+        value = self.ratio if rest.rstrip().endswith(("x", "×")) else statistics.median(self.ours)
         if value is None:
             return None
         return value <= number if kind == "<=" else value >= number
@@ -157,7 +154,9 @@ def markdown(figures: list[Figure], settings: dict[str, Any]) -> str:
         rows.append(f"| {name} | {_span(figure.ours, figure.unit)} | {reference} | {ratio} | {_verdict(figure)} |")
     described = ", ".join(f"{key} {value}" for key, value in settings.items())
     rows.append("")
-    rows.append(f"Median (min–max) of each side, interleaved repeats; ratio = median ours / median reference. {described}.")
+    rows.append(
+        f"Median (min–max) of each side, interleaved repeats; ratio = median ours / median reference. {described}."
+    )
     return "\n".join(rows)
 
 

@@ -167,13 +167,15 @@ def render(bench: Bench, results: Results, ip: InteractiveShell, recorder: Recor
             return ms(start)
 
         def printed(stdout: str = stdout) -> float:
-            with open(os.devnull, "w") as sink:  # noqa: PTH123 - the script prints to a terminal
+            with open(os.devnull, "w") as sink:
                 start = time.perf_counter()
                 print(stdout, file=sink)
                 return ms(start)
 
         renders, prints = interleave(bench.repeats, once, printed)
-        results.add(Figure(f"Render a code step with {shown} of stdout, once", "ms", renders, prints, "script prints it"))
+        results.add(
+            Figure(f"Render a code step with {shown} of stdout, once", "ms", renders, prints, "script prints it")
+        )
         if label == "5m":
             continue
         prompt = f"stdout {label}"

@@ -53,9 +53,7 @@ def per_turn(bench: Bench, results: Results) -> None:
         count = bench.repeats * 4
         mine, streamed = interleave(count, ours, stream)
         created, _ = interleave(count, create)
-        results.add(
-            Figure(f"Per turn, zero latency, {label}", "ms", mine, streamed, "raw messages.stream", "<= 1.15x")
-        )
+        results.add(Figure(f"Per turn, zero latency, {label}", "ms", mine, streamed, "raw messages.stream", "<= 1.15x"))
         results.add(Figure(f"Per turn, zero latency, {label}", "ms", mine, created, "raw messages.create"))
     session.close()
 
@@ -84,17 +82,32 @@ def ten_turns(bench: Bench, results: Results) -> None:
             messages.append({"role": USER, "content": f"code turn {index}"})
             message = _raw_stream(client, messages, container)
             container = message.container.id if message.container else container
-            messages.append({"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]})
+            messages.append(
+                {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]}
+            )
             times.append(ms(start))
         client.close()
         return times
 
     ours_runs: list[list[float]] = []
     raw_runs: list[list[float]] = []
-    interleave(bench.repeats, lambda: ours_runs.append(ours_conversation()) or 0.0, lambda: raw_runs.append(raw_conversation()) or 0.0)
+    interleave(
+        bench.repeats,
+        lambda: ours_runs.append(ours_conversation()) or 0.0,
+        lambda: raw_runs.append(raw_conversation()) or 0.0,
+    )
     steady = [median(run[5:]) for run in ours_runs]
     raw_steady = [median(run[5:]) for run in raw_runs]
-    results.add(Figure("10-turn conversation, median of turns 6-10", "ms", steady, raw_steady, "raw messages.stream loop", "<= 1.2x"))
+    results.add(
+        Figure(
+            "10-turn conversation, median of turns 6-10",
+            "ms",
+            steady,
+            raw_steady,
+            "raw messages.stream loop",
+            "<= 1.2x",
+        )
+    )
     results.add(
         Figure(
             "10-turn conversation, turn 10 / turn 2",
@@ -176,7 +189,15 @@ def dedupe(bench: Bench, results: Results) -> None:
         mine, theirs = interleave(bench.repeats, ours, script)
         label = f"{rows // 1000}k × {cols}" if rows < 1_000_000 else f"{rows // 1_000_000}M × {cols}"
         results.add(
-            Figure(f"Dedupe hit, {label} DataFrame", "ms", mine, theirs, "script uploads the CSV again", goal, note=f"{max(sent):.0f} bytes sent")
+            Figure(
+                f"Dedupe hit, {label} DataFrame",
+                "ms",
+                mine,
+                theirs,
+                "script uploads the CSV again",
+                goal,
+                note=f"{max(sent):.0f} bytes sent",
+            )
         )
         session.close()
     client.close()

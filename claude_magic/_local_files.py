@@ -9,8 +9,8 @@ from __future__ import annotations
 import glob
 import hashlib
 import io
-import mimetypes
 import json
+import mimetypes
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
