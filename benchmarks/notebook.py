@@ -119,7 +119,7 @@ def churn(bench: Bench, results: Results, ip: InteractiveShell) -> None:
     def ours() -> None:
         ip.user_ns["churn"] = churn_frame(rows, next(seeds))  # new bytes each time: a real upload
         _cell(ip, "%claude_reset")
-        _cell(ip, "%claude_upload churn;")
+        _cell(ip, "_upload = %claude_upload churn")
         for prompt in prompts:
             _cell(ip, f"%%claude_exec\n{prompt}")
 
