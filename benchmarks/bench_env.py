@@ -43,27 +43,27 @@ _CHURN = [
 SCRIPT_DATA: dict[str, Any] = {
     "replies": [
         {
-            "match": "^plain",
+            "match": "(?m)^plain",
             "steps": [
                 {"text": "Here is a short answer about the data, in two paragraphs of prose."},
                 {"text": "And the second paragraph, which closes the answer."},
             ],
         },
         {
-            "match": "^code",
+            "match": "(?m)^code",
             "steps": [
                 {"text": "Let me add those numbers up; it only takes a moment."},
                 {"python": "print(sum(range(1000)))"},
                 {"text": "The sum is 499500."},
             ],
         },
-        {"match": "^files", "steps": [{"text": "Writing the parts."}, {"python": _EIGHT_FILES}]},
+        {"match": "(?m)^files", "steps": [{"text": "Writing the parts."}, {"python": _EIGHT_FILES}]},
         *[
-            {"match": f"^stdout {label}$", "steps": [{"python": f"print(('y' * 99 + chr(10)) * {size // 100})"}]}
+            {"match": f"(?m)^stdout {label}$", "steps": [{"python": f"print(('y' * 99 + chr(10)) * {size // 100})"}]}
             for label, size in (("1k", 1_000), ("1m", 1_000_000), ("5m", 5_000_000))
         ],
         *[
-            {"match": f"^churn {n}", "steps": [{"text": f"Step {n} of the analysis."}, {"python": code}]}
+            {"match": f"(?m)^churn {n}", "steps": [{"text": f"Step {n} of the analysis."}, {"python": code}]}
             for n, code in enumerate(_CHURN, start=1)
         ],
     ]
