@@ -25,8 +25,9 @@ test: $(STAMP)
 test-live: $(STAMP)
 	$(PY) -m pytest -m live tests/live -rs $(PYTEST_ARGS)
 
+# The suite beside the hand-written SDK script (about 5 minutes): build/bench/results.{json,md} and README's table.
 bench: $(STAMP)
-	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+	$(PY) -m benchmarks --out build/bench --readme README.md $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -9,10 +9,11 @@ from __future__ import annotations
 import glob
 import hashlib
 import io
+import json
 import mimetypes
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -24,6 +25,8 @@ _CHUNK = 1024 * 1024
 _EXTRA_TYPES = {".parquet": "application/vnd.apache.parquet", ".md": "text/markdown", ".jsonl": "application/jsonl"}
 
 DataFrameFormat = Literal["parquet", "csv"]
+# (fingerprint, file name) -> a file already made from a frame with that content, if one is held.
+KnownFrame = Callable[[str, str], "LocalFile | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class LocalFile:
     path: Path | None = None  # bytes are read from here ...
     data: bytes | None = field(default=None, repr=False)  # ... or held in memory
     description: str = ""
+    fingerprint: str | None = None  # of the DataFrame it was made from (``frame_fingerprint``)
 
     def open(self) -> IO[bytes]:
         """A fresh binary stream of the content."""
@@ -122,12 +126,48 @@ def is_dataframe(value: object) -> bool:
     return type(value).__name__ == "DataFrame" and hasattr(value, "to_parquet") and hasattr(value, "dtypes")
 
 
-def from_dataframe(frame: Any, name: str = "data", fmt: DataFrameFormat | None = None) -> LocalFile:
+def frame_fingerprint(frame: Any, fmt: str) -> str | None:
+    """A hash of everything the serialised file depends on, computed without serialising.
+
+    Row hashes of the values and the index (``pandas.util.hash_pandas_object``), the dtypes (with
+    a categorical's categories), the column and index labels and names, ``attrs`` and the format.
+    None when it could not vouch for the content: an object column holding anything but strings
+    (``1`` and ``"1"`` hash alike there), or anything pandas cannot hash.
+    """
+    try:
+        from pandas.api.types import infer_dtype
+        from pandas.util import hash_pandas_object
+
+        digest = hashlib.sha256(fmt.encode())
+        for position, (column, dtype) in enumerate(frame.dtypes.items()):
+            values = frame.iloc[:, position]
+            if str(dtype) == "object" and infer_dtype(values, skipna=False) not in ("string", "empty"):
+                return None
+            digest.update(repr((column, str(dtype), getattr(dtype, "ordered", None))).encode())
+            if hasattr(dtype, "categories"):
+                digest.update(hash_pandas_object(dtype.categories, index=False).to_numpy().tobytes())
+        index = frame.index
+        labels = (list(frame.columns), frame.columns.names, str(frame.columns.dtype), index.names, str(index.dtype))
+        digest.update(json.dumps(labels, default=repr).encode())
+        digest.update(json.dumps(frame.attrs, default=repr, sort_keys=True).encode())
+        if str(index.dtype) == "object" and infer_dtype(index, skipna=False) not in ("string", "empty"):
+            return None
+        digest.update(hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        return digest.hexdigest()
+    except (TypeError, ValueError, AttributeError, ImportError):
+        return None
+
+
+def from_dataframe(
+    frame: Any, name: str = "data", fmt: DataFrameFormat | None = None, *, known: KnownFrame | None = None
+) -> LocalFile:
     """A DataFrame serialised as Parquet (default; the sandbox has pyarrow) or CSV.
 
     A name ending in ``.parquet`` or ``.csv`` chooses the format. A DataFrame Parquet cannot store
     faithfully (duplicate or non-string column names, MultiIndex columns, an object column mixing
     types) is refused with what fails and the way out (``fmt="csv"``), never silently converted.
+    *known* maps a frame's fingerprint and file name to a file already made from the same content:
+    an unchanged frame is then not serialised again.
     """
     suffix = Path(name).suffix.lower()
     named: DataFrameFormat | None = "parquet" if suffix == ".parquet" else "csv" if suffix == ".csv" else None
@@ -135,6 +175,11 @@ def from_dataframe(frame: Any, name: str = "data", fmt: DataFrameFormat | None =
         raise ClaudeMagicError(f"The name {name!r} says {named} but the format asked for is {fmt}: pick one.")
     fmt = fmt or named or "parquet"
     stem = Path(name).stem if named is not None else name
+    fingerprint = frame_fingerprint(frame, fmt) if fmt in ("parquet", "csv") else None
+    if known is not None and fingerprint is not None:
+        held = known(fingerprint, f"{stem}.{fmt}")
+        if held is not None:
+            return replace(held, description=describe_dataframe(frame), fingerprint=fingerprint)
     buffer = io.BytesIO()
     if fmt == "parquet":
         _check_parquet_columns(frame, stem)
@@ -153,7 +198,8 @@ def from_dataframe(frame: Any, name: str = "data", fmt: DataFrameFormat | None =
         buffer.write(frame.to_csv(index=False).encode())
     else:
         raise ClaudeMagicError(f"Unknown format {fmt!r}: use parquet or csv.")
-    return from_bytes(f"{stem}.{fmt}", buffer.getvalue(), description=describe_dataframe(frame))
+    made = from_bytes(f"{stem}.{fmt}", buffer.getvalue(), description=describe_dataframe(frame))
+    return replace(made, fingerprint=fingerprint)
 
 
 def _check_parquet_columns(frame: Any, stem: str) -> None:
@@ -198,14 +244,16 @@ def describe_dataframe(frame: Any, max_columns: int = 80) -> str:
     return f"DataFrame, {rows:,} rows × {cols} columns: {listed}{more}"
 
 
-def prepare(value: Any, *, name: str | None = None, fmt: DataFrameFormat | None = None) -> list[LocalFile]:
+def prepare(
+    value: Any, *, name: str | None = None, fmt: DataFrameFormat | None = None, known: KnownFrame | None = None
+) -> list[LocalFile]:
     """Whatever the user gave, as files: a DataFrame, a path or glob, a list or dict of them, or (name, bytes).
 
     DataFrames in a list are named ``<name>_0``, ``<name>_1``, … (``data_0`` … without a name) and
     those in a dict by their keys. Different bytes under one name are refused: the second file
-    would replace the first.
+    would replace the first. *known* lets unchanged DataFrames skip serialising (``from_dataframe``).
     """
-    files = _prepare(value, name=name, fmt=fmt)
+    files = _prepare(value, name=name, fmt=fmt, known=known)
     contents: dict[str, set[str]] = {}
     for file in files:
         contents.setdefault(file.name, set()).add(file.sha256)
@@ -218,11 +266,13 @@ def prepare(value: Any, *, name: str | None = None, fmt: DataFrameFormat | None 
     return files
 
 
-def _prepare(value: Any, *, name: str | None, fmt: DataFrameFormat | None) -> list[LocalFile]:
+def _prepare(
+    value: Any, *, name: str | None, fmt: DataFrameFormat | None, known: KnownFrame | None = None
+) -> list[LocalFile]:
     if isinstance(value, LocalFile):
         return [value]
     if is_dataframe(value):
-        return [from_dataframe(value, name or "data", fmt)]
+        return [from_dataframe(value, name or "data", fmt, known=known)]
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bytes | bytearray | memoryview):
         return [from_bytes(str(value[0]), bytes(value[1]))]
     if isinstance(value, bytes | bytearray | memoryview):
@@ -242,7 +292,7 @@ def _prepare(value: Any, *, name: str | None, fmt: DataFrameFormat | None) -> li
         return [
             file
             for key, item in value.items()
-            for file in _prepare(item, name=str(key) if _nameless(item) else None, fmt=fmt)
+            for file in _prepare(item, name=str(key) if _nameless(item) else None, fmt=fmt, known=known)
         ]
     if isinstance(value, Sequence):
         if not value:
@@ -250,7 +300,9 @@ def _prepare(value: Any, *, name: str | None, fmt: DataFrameFormat | None) -> li
         return [
             file
             for index, item in enumerate(value)
-            for file in _prepare(item, name=_numbered(name or "data", index) if is_dataframe(item) else None, fmt=fmt)
+            for file in _prepare(
+                item, name=_numbered(name or "data", index) if is_dataframe(item) else None, fmt=fmt, known=known
+            )
         ]
     hint = " (a Series: upload series.to_frame())" if hasattr(value, "to_frame") else ""
     raise ClaudeMagicError(

@@ -7,6 +7,7 @@ imports IPython. Expected failures become one-line ``UsageError``s.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import weakref
@@ -34,7 +35,14 @@ from claude_magic._provenance import write_export_manifest
 from claude_magic._session import DEFAULT_MAX_TOKENS, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Session
 from claude_magic._skills import SkillError, parse_skills
 from claude_magic.errors import ClaudeMagicError
-from claude_magic.results import Turn, UploadBatch
+from claude_magic.results import (
+    CodeStep,
+    EditStep,
+    Execution,
+    TextStep,
+    Turn,
+    UploadBatch,
+)
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 
@@ -122,7 +130,7 @@ class ClaudeMagics(Magics):
         instance = cls(shell)
         shell.register_magics(instance)
         shell.input_transformers_cleanup.append(_line_prompt_call)
-        threading.Thread(target=warm_up, name="claude-magic-warm-imports", daemon=True).start()
+        threading.Thread(target=_warm_up, name="claude-magic-warm-imports", daemon=True).start()
         return instance
 
     @classmethod
@@ -309,7 +317,7 @@ class ClaudeMagics(Magics):
                 if isinstance(value, bytes | bytearray | memoryview) and not args.name:
                     raise UsageError(f"{source} holds bytes: give them a file name, e.g. --name {source}.bin.")
                 name = args.name or (source if not isinstance(value, str) else None)
-                local.extend(prepare(value, name=name, fmt=args.fmt))
+                local.extend(prepare(value, name=name, fmt=args.fmt, known=self.session.known_frame))
             checks.check_distinct(local)
             files = [self.session.upload_file(file) for file in local]
         self._refresh_pickers()
@@ -925,3 +933,22 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
+
+
+def _warm_up() -> None:
+    """Do in the background what the first ``%%claude_exec`` would otherwise wait for.
+
+    Imports the SDK and its streaming and result types, and renders one step of each kind, so
+    the renderer's first use (pygments finding a lexer for a file name imports every lexer
+    module: about 0.25 s) is paid before the user's first cell.
+    """
+    warm_up()
+    with contextlib.suppress(Exception):  # warming is best effort: the first cell does the same work
+        sample = Execution(stdout="ok\n", return_code=0)
+        for step in (
+            TextStep("Warming **up**."),
+            CodeStep("srvtoolu_warm", "python", "print('ok')", sample),
+            CodeStep("srvtoolu_warm", "bash", "echo ok", sample),
+            EditStep("srvtoolu_warm", "create", "/tmp/warm.py", file_text="print('ok')\n"),
+        ):
+            render.step_bundle(step)

@@ -355,8 +355,12 @@ class Session(LongSessionMixin):
 
         Files are checked (size, existence) before anything is sent; the next turn attaches them.
         """
-        prepared = prepare(value, name=name, fmt=fmt)
+        prepared = prepare(value, name=name, fmt=fmt, known=self.known_frame)
         return UploadBatch(tuple(self.upload_file(local) for local in prepared))
+
+    def known_frame(self, fingerprint: str, name: str) -> LocalFile | None:
+        """A file this session made from a DataFrame with the same content, so it is not serialised again."""
+        return self._files.known_frame(fingerprint, name)
 
     def upload_file(self, local: LocalFile) -> UploadedFile:
         """Upload one prepared file unless the server already holds the same bytes under the same name."""

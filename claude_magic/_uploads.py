@@ -60,6 +60,7 @@ class UploadManager:
         self._memory: OrderedDict[str, LocalFile] = OrderedDict()  # registry key -> bytes in memory
         self._spilled: dict[str, LocalFile] = {}  # registry key -> bytes on disk
         self._held_lock = threading.RLock()  # maps upload several inputs at once
+        self._frames: dict[tuple[str, str], str] = {}  # (DataFrame fingerprint, name) -> registry key of its bytes
 
     @property
     def registry(self) -> UploadRegistry:
@@ -91,7 +92,21 @@ class UploadManager:
             entry = self._send(local)
         if local.data is not None:
             self._keep(local)
+        key = UploadRegistry.key(local.sha256, local.name)
+        if local.fingerprint is not None and (key in self._memory or key in self._spilled):
+            self._frames[(local.fingerprint, local.name)] = key
         return entry
+
+    def known_frame(self, fingerprint: str, name: str) -> LocalFile | None:
+        """The held file made from a DataFrame with this fingerprint under this name, if any (no serialising)."""
+        key = self._frames.get((fingerprint, name))
+        if key is None:
+            return None
+        held = self._memory.get(key) or self._spilled.get(key)
+        if held is None or (held.data is None and (held.path is None or not held.path.is_file())):
+            self._frames.pop((fingerprint, name), None)
+            return None
+        return held
 
     def check(self, files: Sequence[UploadedFile]) -> Checked:
         """Make sure each file is still on the server, uploading it again from its source if not."""
@@ -129,6 +144,7 @@ class UploadManager:
         """Let go of the bytes kept to re-upload *entry* (it was deleted or replaced)."""
         key = UploadRegistry.key(entry.sha256, entry.name)
         self._memory.pop(key, None)
+        self._frames = {frame: held for frame, held in self._frames.items() if held != key}
         spilled = self._spilled.pop(key, None)
         if spilled is not None and spilled.path is not None:
             with contextlib.suppress(OSError):

@@ -581,6 +581,25 @@ def test_latency_and_bandwidth_slow_responses(client: anthropic.Anthropic, stand
     assert time.monotonic() - started >= 0.4
 
 
+def test_think_time_and_event_gaps_pace_the_model_not_the_files(client: anthropic.Anthropic, standin: StandIn) -> None:
+    reply = {"match": "", "steps": [{"text": "A long enough answer to stream in parts."}, {"text": "Done."}]}
+    standin.set_script(Script.from_dict({"replies": [reply]}))
+    standin.think_time, standin.event_gap = 0.3, 0.02
+    started = time.monotonic()
+    client.files.list()
+    assert time.monotonic() - started < 0.25  # think time is the model's: file requests do not wait
+    arrivals: list[float] = []
+    started = time.monotonic()
+    with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "x"}]) as events:
+        arrivals.extend(time.monotonic() - started for _ in events)
+    # 13 frames on the wire: message start, 2 blocks (start, 4 + 1 deltas, stop), a ping, delta and stop.
+    assert arrivals[0] >= 0.3  # the first event waits for the think time
+    assert arrivals[-1] - arrivals[0] >= 0.02 * 10  # then the events come spread out
+    started = time.monotonic()
+    client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": "x"}])
+    assert time.monotonic() - started >= 0.3 + 0.02 * 12  # not streaming is no faster
+
+
 # -- script format and CLI ---------------------------------------------------------------------
 
 

@@ -25,11 +25,20 @@ _CHUNK = 64 * 1024
 class Exchange:
     """Wraps a handler for one request; ``request_id`` goes on the response."""
 
-    def __init__(self, handler: BaseHTTPRequestHandler, request_id: str, latency: float, bandwidth: float | None):
+    def __init__(
+        self,
+        handler: BaseHTTPRequestHandler,
+        request_id: str,
+        latency: float,
+        bandwidth: float | None,
+        *,
+        event_gap: float = 0.0,
+    ):
         self.handler = handler
         self.request_id = request_id
         self.latency = latency
         self.bandwidth = bandwidth
+        self.event_gap = event_gap  # seconds between stream events (the model generating)
         self.responded = False
         # Called just before the last bytes go out, so a request is logged as finished before
         # the client can see its response (tests read the log right after the call returns).
@@ -74,6 +83,11 @@ class Exchange:
         self._head(status, {"Content-Type": "application/json", "Content-Length": str(len(body)), **(headers or {})})
         self.finishing()
         self.handler.wfile.write(body)
+
+    def generating(self, events: int) -> None:
+        """Wait as long as streaming *events* would have taken (a non-streamed reply is no faster to write)."""
+        if self.event_gap > 0 and events > 1:
+            time.sleep(self.event_gap * (events - 1))
 
     def send_error(self, error: ApiError, *, close: bool = False) -> None:
         """The §1.3 envelope; *close* drops the connection (an unread body)."""
@@ -123,6 +137,8 @@ class Exchange:
                     message = "Overloaded" if fault.error_type == "overloaded_error" else "Internal server error"
                     self._chunk(sse.frame(*sse.error_event(fault.error_type, message, self.request_id)))
                     break
+                if sent and self.event_gap > 0:
+                    time.sleep(self.event_gap)
                 self._chunk(sse.frame(name, data))
                 sent += 1
         except (BrokenPipeError, ConnectionResetError):

@@ -118,6 +118,7 @@ class Routes:
             exchange.send_stream(sse.events(prepared), self.faults.take_stream_fault())
         else:
             content = list(prepared.run.blocks())
+            exchange.generating(sse.event_count(content))
             exchange.send_json(200, prepared.message(content))
 
     def _batches(

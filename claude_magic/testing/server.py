@@ -88,8 +88,10 @@ class StandIn(LoopbackServer):
         exec_memory: int | None = DEFAULT_MEMORY,
         root: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.latency = 0.0
-        self.bandwidth: float | None = None
+        self.latency = 0.0  # seconds before every response's first byte
+        self.bandwidth: float | None = None  # bytes/s for uploads and downloads
+        self.think_time = 0.0  # further seconds before a /v1/messages response (the model thinking)
+        self.event_gap = 0.0  # seconds between SSE events; a non-streamed reply waits as long in all
         self.requests: list[RecordedRequest] = []
         self.behaviours = behaviours if behaviours is not None else Behaviours()
         self.exec_timeout = exec_timeout
@@ -240,9 +242,10 @@ class StandIn(LoopbackServer):
 
     def handle(self, handler: Handler) -> None:
         started = time.monotonic()
-        exchange = Exchange(handler, new_id("req"), self.latency, self.bandwidth)
         url = urlsplit(handler.path)
         path = url.path.rstrip("/") or "/"
+        latency = self.latency + (self.think_time if path == "/v1/messages" else 0.0)
+        exchange = Exchange(handler, new_id("req"), latency, self.bandwidth, event_gap=self.event_gap)
         query = parse_qs(url.query, keep_blank_values=True)
         query.pop("beta", None)
         headers = {k.lower(): v for k, v in handler.headers.items()}

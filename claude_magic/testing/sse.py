@@ -48,6 +48,12 @@ def events(prepared: Prepared) -> Generator[Event, None, None]:
     yield "message_stop", {"type": "message_stop"}
 
 
+def event_count(blocks: list[Block]) -> int:
+    """How many events streaming *blocks* takes (``events`` without running anything)."""
+    pings = sum(1 for index, block in enumerate(blocks) if index == 0 or block["type"] == "server_tool_use")
+    return 3 + pings + sum(sum(1 for _ in _block_events(index, block)) for index, block in enumerate(blocks))
+
+
 def error_event(error_type: str, message: str, request_id: str) -> Event:
     """An ``event: error`` payload."""
     return "error", {"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id}
