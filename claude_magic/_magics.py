@@ -440,7 +440,8 @@ class ClaudeMagics(Magics):
             )
             display(render.notice_bundle(notice), raw=True)
             return
-        bar = cli.ProgressBar()
+        # tqdm's widget needs a kernel's comms; a terminal (or a capturing shell) gets the text bar.
+        bar = cli.ProgressBar(in_place=getattr(self._shell, "kernel", None) is not None)
         try:
             with self._user_errors():
                 if mode == "retry":

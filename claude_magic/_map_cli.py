@@ -1,8 +1,8 @@
 """What ``%%claude_map`` needs besides IPython: checking its options, finding its inputs, its progress bar.
 
 No IPython here (the magics module is the adapter): checks raise ``_magic_input.InputError``,
-which the magics show as a one-line ``UsageError``. ``ProgressBar`` uses ``tqdm.auto`` (a widget in
-notebooks, text in a terminal) and is imported only by the magics.
+which the magics show as a one-line ``UsageError``. ``ProgressBar`` uses tqdm (its widget where the
+frontend updates displays in place, text in a terminal) and is imported only by the magics.
 """
 
 from __future__ import annotations
@@ -68,14 +68,20 @@ def inputs_from(sources: Sequence[str], namespace: Mapping[str, Any]) -> Any:
 class ProgressBar:
     """A live bar for a running map: inputs done of all, counts by status, elapsed time, cost so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, in_place: bool = False) -> None:
+        self._in_place = in_place  # a kernel with widget comms gets tqdm's widget
         self._bar: Any = None
         self.last: MapProgress | None = None
 
     def __call__(self, progress: MapProgress) -> None:
         self.last = progress
         if self._bar is None:
-            from tqdm.auto import tqdm
+            # Chosen by the shell's capability, not by tqdm.auto's guess at import time (which a test or an
+            # earlier import can leave wrong).
+            if self._in_place:
+                from tqdm.notebook import tqdm
+            else:
+                from tqdm.std import tqdm
 
             self._bar = tqdm(total=progress.total, desc=progress.name, unit="input", leave=True)
         where = f" ({progress.run_id})" if progress.run_id and progress.engine == "batch" else ""
