@@ -259,6 +259,8 @@ def _response(message: anthropic.types.Message, request_id: str | None) -> Respo
             cache_read_input_tokens=usage.cache_read_input_tokens or 0,
             cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
             code_execution_requests=code_runs,
+            web_search_requests=getattr(usage.server_tool_use, "web_search_requests", 0) or 0,
+            web_fetch_requests=getattr(usage.server_tool_use, "web_fetch_requests", 0) or 0,
         ),
         model=message.model,
         request_id=request_id,

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from claude_magic._client import ApiClient
 from claude_magic._downloads import Downloader
@@ -40,6 +40,7 @@ from claude_magic.results import (
     OutputFile,
     Response,
     Step,
+    ToolCallStep,
     TurnEvent,
     UploadedFile,
     Usage,
@@ -61,6 +62,21 @@ _NOT_ABOUT_THE_CONTAINER = (
 )
 
 
+class ToolHandler(Protocol):
+    """Runs the client tools (kernel functions) a response calls; see ``_kernel_tools.ToolExecutor``."""
+
+    @property
+    def max_rounds(self) -> int:
+        """How many ``tool_use`` responses one turn answers at most."""
+        ...
+
+    def answer(
+        self, content: Sequence[dict[str, Any]], on_call: Callable[[ToolCallStep], None]
+    ) -> list[dict[str, Any]]:
+        """The ``tool_result`` blocks for the ``tool_use`` blocks of *content*."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TurnSettings:
     """What one turn is sent with."""
@@ -74,6 +90,7 @@ class TurnSettings:
     extra_tools: tuple[dict[str, Any], ...] = ()  # tools beside code execution (web search, kernel functions)
     skills: tuple[dict[str, Any], ...] = ()  # Agent Skills: the container goes as an object with them
     options: Mapping[str, Any] = field(default_factory=dict)  # further request parameters (cache_control, ...)
+    tool_handler: ToolHandler | None = None  # answers client tool calls (kernel functions); None: none offered
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +136,7 @@ class _Progress:
     request_ids: list[str] = field(default_factory=list)
     replaced: list[tuple[str, UploadedFile]] = field(default_factory=list)
     dropped: list[UploadedFile] = field(default_factory=list)
+    rounds: list[Message] = field(default_factory=list)  # answered tool_use turns: assistant, tool_result user
 
 
 class TurnRunner:
@@ -163,7 +181,7 @@ class TurnRunner:
                 content, last, container = self._converse(
                     base, paused, container, settings, assembler, downloader, pending, progress, emit
                 )
-                history = [*base, _assistant(content, last)]
+                history = [*base, *progress.rounds, _assistant(content, last)]
                 if last.stop_reason == "pause_turn":
                     say(
                         f"Claude is still working after {settings.max_continuations} more continuations: "
@@ -192,7 +210,12 @@ class TurnRunner:
             content, last, container, attachments, history, restarted = self._send_prompt(
                 request, history, container, attachments, restarted, assembler, downloader, pending, progress, emit
             )
-            history = [*history, _user_message(request.prompt, attachments, committed=True), _assistant(content, last)]
+            history = [
+                *history,
+                _user_message(request.prompt, attachments, committed=True),
+                *progress.rounds,
+                _assistant(content, last),
+            ]
             if last.stop_reason == "pause_turn":
                 say(
                     f"Claude paused {settings.max_continuations + 1} times in this turn: run another cell "
@@ -299,7 +322,8 @@ class TurnRunner:
                 pending.append((tool_use_id, downloader.submit(file_id)))
             _harvest(pending, assembler)
 
-        continuations = 0
+        continuations = tool_rounds = 0
+        progress.rounds = []
         while True:
             progress.segments += 1
             assembler.begin_response()
@@ -307,7 +331,7 @@ class TurnRunner:
             response = self._client.send(
                 model=settings.model,
                 max_tokens=settings.max_tokens,
-                messages=[*messages, *paused],
+                messages=[*messages, *progress.rounds, *paused],
                 tool_version=settings.tool_version,
                 container_id=container.id if container else None,
                 on_block=on_block,
@@ -321,6 +345,18 @@ class TurnRunner:
             if response.request_id:
                 progress.request_ids.append(response.request_id)
             container = _next_container(container, response.container)
+            handler = settings.tool_handler
+            if response.stop_reason == "tool_use" and handler is not None and _client_calls(content):
+                if tool_rounds >= handler.max_rounds:
+                    emit(Notice(f"Claude kept calling your functions after {tool_rounds} rounds: stopped the turn."))
+                    return content, response, container
+                tool_rounds += 1
+                # Results go back as a user message of only tool_result blocks, with the same tools and
+                # the container (api-spec §3.6, §4.2); the assistant turn they answer stays as it was.
+                results = handler.answer(content, assembler.finish_call)
+                progress.rounds += [{"role": "assistant", "content": content}, {"role": "user", "content": results}]
+                content = []
+                continue
             if response.stop_reason != "pause_turn" or continuations >= settings.max_continuations:
                 return content, response, container
             continuations += 1
@@ -419,9 +455,21 @@ def _harvest(pending: list[tuple[str, Future[OutputFile]]], assembler: TurnAssem
 
 
 def _assistant(content: list[dict[str, Any]], last: Response) -> Message:
-    """The assistant message to keep: a paused turn whole (it must go back unchanged), else only paired tool uses."""
-    kept = content if last.stop_reason == "pause_turn" else without_unpaired_tool_uses(content)
+    """The assistant message to keep: a paused turn whole (it must go back unchanged), else only paired tool uses.
+
+    Client ``tool_use`` blocks left unanswered (no kernel functions, or too many rounds) are
+    dropped too, with the code that was waiting for them.
+    """
+    if last.stop_reason == "pause_turn":
+        return {"role": "assistant", "content": content}
+    if last.stop_reason == "tool_use":
+        content = [block for block in content if block.get("type") != "tool_use"]
+    kept = without_unpaired_tool_uses(content) or [{"type": "text", "text": "(stopped before answering)"}]
     return {"role": "assistant", "content": kept}
+
+
+def _client_calls(content: Sequence[dict[str, Any]]) -> bool:
+    return any(block.get("type") == "tool_use" for block in content)
 
 
 def _user_message(prompt: str, attachments: Sequence[UploadedFile], *, committed: bool = False) -> Message:

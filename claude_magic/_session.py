@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from claude_magic import _downloads as downloads
 from claude_magic._client import DEFAULT_MODEL, ApiClient
+from claude_magic._kernel_tools import ToolLimits, turn_tools
 from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic._registry import UploadRegistry, default_cache_dir
 from claude_magic._runner import TurnOutcome, TurnRequest, TurnRunner, TurnSettings
@@ -79,6 +80,9 @@ class Session:
         self.tool_version = tool_version
         self.download_dir = Path(download_dir)
         self.max_continuations = max_continuations
+        self.web = False  # offer web search and web fetch on every turn
+        self.web_max_uses: int | None = 5  # per tool and request
+        self.tool_limits = ToolLimits()  # bounds on kernel functions called as tools
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
@@ -341,26 +345,42 @@ class Session:
         on_event: EventListener | None = None,
         attach: Iterable[str] | None = None,
         new: bool = False,
+        web: bool | None = None,
+        tools: Sequence[Callable[..., Any]] = (),
     ) -> Turn:
         """Send *prompt* as one user turn with the code execution tool and return what happened.
 
         Streams the response (``on_event`` hears each step as it arrives), continues ``pause_turn``
         automatically, downloads produced files concurrently, and keeps the conversation and the
         container for the next turn. ``attach`` names exactly the files to attach; ``new`` starts
-        a fresh conversation and container first. If the turn fails or is interrupted, nothing
-        changes: not the conversation, the container id, the pending uploads, nor these options.
+        a fresh conversation and container first. ``web`` adds web search and web fetch (default
+        ``self.web``); ``tools`` are kernel functions Claude may call (and, on code execution
+        versions that allow it, code in the sandbox too), run here within ``self.tool_limits``.
+        If the turn fails or is interrupted, nothing changes: not the conversation, the
+        container id, the pending uploads, nor these options.
         """
         if not prompt.strip():
             raise ClaudeMagicError("The prompt is empty: write what Claude should do.")
         started = time.monotonic()
         chosen_model = model or self.model
+        version = tool_version or self.tool_version or tool_version_for(chosen_model)
+        extra = turn_tools(
+            chosen_model,
+            version,
+            web=self.web if web is None else web,
+            web_max_uses=self.web_max_uses,
+            functions=tools,
+            limits=self.tool_limits,
+        )
         settings = TurnSettings(
             model=chosen_model,
             max_tokens=max_tokens or self.max_tokens,
-            tool_version=tool_version or self.tool_version or tool_version_for(chosen_model),
+            tool_version=version,
             stream=stream,
             folder=Path(download_dir) if download_dir is not None else self.download_dir,
             max_continuations=self.max_continuations,
+            extra_tools=extra.params,
+            tool_handler=extra.executor,
         )
         with self._lock:
             history, container, paused = self._messages, self._container, self._paused
@@ -387,6 +407,7 @@ class Session:
             notices=outcome.notices,
             tool_version=settings.tool_version,
             request_ids=outcome.request_ids,
+            server_tools=extra.server_tools,
         )
         self._commit(outcome, turn, fresh=new)
         return turn
