@@ -112,6 +112,15 @@ BEHAVIOURS: Final[tuple[Row, ...]] = (
         "A request whose history holds code execution results but omits `container`: accepted (a new "
         "container) or 400.",
     ),
+    Row(
+        "undeclared_server_tools",
+        "emit",
+        ("emit", "skip"),
+        "inferred: the real model cannot call a tool the request does not declare (doc-CE, api-spec §13 Other "
+        "server tools); `emit` lets a client's handling of the blocks be tested without declaring them",
+        "`web_search` / `web_fetch` / `tool_search` steps when the request declares no such tool: emitted "
+        "anyway (emit), or skipped with a closing note (skip).",
+    ),
 )
 
 ExpiredContainer = Literal["404", "410", "500"]
@@ -135,6 +144,7 @@ class Behaviours:
     repl_input_dir: Literal["env", "cwd"] = "env"
     stale_upload_refs: Literal["validate", "ignore"] = "validate"
     history_without_container: Literal["accept", "reject"] = "accept"
+    undeclared_server_tools: Literal["emit", "skip"] = "emit"
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, _checked(name, value))

@@ -39,6 +39,7 @@ from claude_magic.testing.script import (
     Bash,
     Editor,
     Pause,
+    Program,
     Python,
     Reply,
     ReplyPicker,
@@ -47,6 +48,7 @@ from claude_magic.testing.script import (
     Step,
     Text,
     ToolSearch,
+    ToolUse,
     WebFetch,
     WebSearch,
 )
@@ -88,6 +90,34 @@ class Paused:
         return len(blocks) >= size and fingerprint(blocks[len(blocks) - size :]) == self.marks
 
 
+PROGRAMMATIC_CALLERS = frozenset({"code_execution_20260120", "code_execution_20260521"})
+
+
+@dataclass
+class Awaiting:
+    """A response that stopped with ``tool_use``: client tool calls waiting for their ``tool_result``."""
+
+    reply: Reply
+    next_step: int
+    version: str | None
+    container_id: str | None
+    calls: tuple[tuple[str, str], ...]  # (tool_use id, tool name), in order
+    marks: tuple[tuple[str, str], ...]
+    program: ToolCall | None = None  # the code waiting on the calls (programmatic), run once they are answered
+    code_after: str | None = None  # the code to run afterwards when the tools were called directly instead
+    answered: bool = False
+
+    @property
+    def programmatic(self) -> bool:
+        """Whether the calls came from code in the sandbox."""
+        return self.program is not None
+
+    def ends(self, blocks: Sequence[Block]) -> bool:
+        """True when *blocks* end with this response's content."""
+        size = len(self.marks)
+        return len(blocks) >= size and fingerprint(blocks[len(blocks) - size :]) == self.marks
+
+
 class ScriptedModel:
     """Picks replies, keeps paused turns, and runs code through the sandbox."""
 
@@ -100,6 +130,7 @@ class ScriptedModel:
         self.behaviours = behaviours
         self.picker = ReplyPicker(script)
         self._paused: list[Paused] = []
+        self._awaiting: list[Awaiting] = []
         self._lock = threading.Lock()
         self._cells = itertools.count(1)
 
@@ -113,9 +144,27 @@ class ScriptedModel:
             hits = [p for p in self._paused if p.ends(blocks) and not (pending_only and p.continued)]
         return max(hits, key=lambda p: len(p.marks), default=None)
 
-    def remember(self, paused: Paused) -> None:
+    def remember(self, paused: Paused | Awaiting) -> None:
         with self._lock:
-            self._paused.append(paused)
+            if isinstance(paused, Awaiting):
+                self._awaiting.append(paused)
+            else:
+                self._paused.append(paused)
+
+    def find_awaiting(self, blocks: Sequence[Block]) -> Awaiting | None:
+        """The ``tool_use`` response that *blocks* end with, if any."""
+        with self._lock:
+            hits = [a for a in self._awaiting if a.ends(blocks)]
+        return max(hits, key=lambda a: len(a.marks), default=None)
+
+    def answer(
+        self, awaiting: Awaiting, results: dict[str, tuple[str, bool]], version: str | None, container: Container | None
+    ) -> TurnRun:
+        """The response after the tool results of *awaiting* came back."""
+        awaiting.answered = True
+        run = TurnRun(self, awaiting.reply, awaiting.next_step, version, container, None)
+        run.answered = (awaiting, results)
+        return run
 
     def start(self, reply: Reply, version: str | None, container: Container | None) -> TurnRun:
         """A new response for *reply*."""
@@ -157,6 +206,8 @@ class TurnRun:
         self.content: list[Block] = []
         self.stop_reason = "end_turn"
         self.uses: collections.Counter[str] = collections.Counter()  # server tool uses by name
+        self.declared: dict[str, set[str]] = {}  # tool name in the request -> its allowed callers
+        self.answered: tuple[Awaiting, dict[str, tuple[str, bool]]] | None = None  # tool results to go on with
 
     def blocks(self) -> Iterator[Block]:
         """Produce the content blocks one by one; code runs between a tool use and its result."""
@@ -174,6 +225,8 @@ class TurnRun:
     def _produce(self) -> Iterator[Block]:
         if self.open_call is not None:
             yield self._execute(self.open_call)
+        if self.answered is not None:
+            yield from self._after_tools(*self.answered)
         steps = self.reply.steps
         skipped = 0
         index = self.start
@@ -185,7 +238,12 @@ class TurnRun:
                     self._pause(index + 1, None)
                     return
             elif isinstance(step, Text):
-                yield {"type": "text", "text": step.text}
+                yield _text_block(step)
+            elif isinstance(step, ToolUse | Program):
+                yield from self._client_calls(step, index + 1)
+                return
+            elif isinstance(step, WebSearch | WebFetch | ToolSearch) and not self._may_use(step):
+                skipped += 1
             elif isinstance(step, WebSearch | WebFetch | ToolSearch):
                 call = ToolCall(server_tools.name(step), server_tools.tool_input(step), step=step)
                 yield call.block(self.version)
@@ -207,8 +265,62 @@ class TurnRun:
         if skipped:
             yield {
                 "type": "text",
-                "text": f"(stand-in) Skipped {skipped} code step(s): the request declares no code execution tool.",
+                "text": f"(stand-in) Skipped {skipped} step(s): the request declares no tool for them.",
             }
+
+    def _may_use(self, step: ServerTool) -> bool:
+        """Whether the scripted model may use this server tool (see the ``undeclared_server_tools`` behaviour)."""
+        return self.model.behaviours.undeclared_server_tools == "emit" or server_tools.name(step) in self.declared
+
+    def _client_calls(self, step: ToolUse | Program, next_step: int) -> Iterator[Block]:
+        """``tool_use`` blocks (from Claude, or from code in the sandbox), then stop with ``tool_use``."""
+        calls = (step,) if isinstance(step, ToolUse) else step.calls
+        programmatic = (
+            isinstance(step, Program)
+            and self.version in PROGRAMMATIC_CALLERS
+            and all(self.declared.get(call.name, set()) & PROGRAMMATIC_CALLERS for call in calls)
+        )
+        program = None
+        if programmatic:
+            assert isinstance(step, Program)
+            program = ToolCall("code_execution", {"code": step.code})
+            self._container()
+            yield program.block(self.version)
+        ids = []
+        for call in calls:
+            block: Block = {"type": "tool_use", "id": new_id("toolu"), "name": call.name, "input": call.input}
+            if program is not None:
+                block["caller"] = {"type": "code_execution_20260120", "tool_id": program.id}
+            elif self.version != LEGACY:
+                block["caller"] = {"type": "direct"}
+            ids.append((str(block["id"]), call.name))
+            yield block
+        self.stop_reason = "tool_use"
+        code_after = step.code if isinstance(step, Program) and program is None else None
+        container_id = self.container.id if self.container else None
+        # ``blocks()`` has appended every yielded block by the time this generator resumes.
+        marks = fingerprint(self.content)
+        awaiting = Awaiting(self.reply, next_step, self.version, container_id, tuple(ids), marks, program, code_after)
+        self.model.remember(awaiting)
+
+    def _after_tools(self, awaiting: Awaiting, results: dict[str, tuple[str, bool]]) -> Iterator[Block]:
+        """Run the code that waited on (or follows) the tool calls, with their results."""
+        code = awaiting.program.input["code"] if awaiting.program is not None else awaiting.code_after
+        if code is None:
+            return
+        answers: dict[str, list[tuple[str, bool]]] = {}
+        for tool_id, name in awaiting.calls:
+            answers.setdefault(name, []).append(results[tool_id])
+        runnable = _with_tools(str(code), answers)
+        if awaiting.program is not None:
+            call = ToolCall("code_execution", {"code": runnable}, id=awaiting.program.id)
+            yield self._execute(call)
+            return
+        if self.version is None:
+            return
+        for call in self._plan(Python(runnable)):
+            yield call.block(self.version)
+            yield self._execute(call)
 
     def _pause(self, next_step: int, open_call: ToolCall | None) -> None:
         self.stop_reason = "pause_turn"
@@ -295,3 +407,52 @@ class TurnRun:
             "return_code": outcome.return_code,
             "content": outputs,
         }
+
+
+def _text_block(step: Text) -> Block:
+    block: Block = {"type": "text", "text": step.text}
+    if step.citations:
+        block["citations"] = [
+            {
+                "type": "web_search_result_location",
+                "url": cite.url,
+                "title": cite.title,
+                "cited_text": cite.cited_text,
+                "encrypted_index": server_tools.opaque({"url": cite.url}),
+            }
+            for cite in step.citations
+        ]
+    return block
+
+
+_TOOL_PRELUDE = """\
+import ast as _ast, asyncio as _asyncio, json as _json
+_ANSWERS = _json.loads({answers!r})
+
+
+def _tool(_name):
+    async def call(arguments=None):
+        text, is_error = _ANSWERS[_name].pop(0)
+        if is_error:
+            raise RuntimeError(text)
+        return text
+    call.__name__ = _name
+    return call
+
+
+"""
+
+
+def _with_tools(code: str, answers: dict[str, list[tuple[str, bool]]]) -> str:
+    """*code* made runnable: each tool an async function returning its results in order; top-level await allowed."""
+    import json
+
+    prelude = _TOOL_PRELUDE.format(answers=json.dumps(answers))
+    bindings = "".join(f"{name} = _tool({name!r})\n" for name in answers if name.isidentifier())
+    runner = (
+        f"_compiled = compile({code!r}, '<cell>', 'exec', flags=_ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)\n"
+        "_pending = eval(_compiled, globals())\n"
+        "if _asyncio.iscoroutine(_pending):\n"
+        "    _asyncio.run(_pending)\n"
+    )
+    return prelude + bindings + runner

@@ -70,10 +70,12 @@ def _pieces(text: str, count: int = 3) -> list[str]:
 def _block_events(index: int, block: Block) -> Iterator[Event]:
     kind = block["type"]
     if kind == "text":
-        yield _start(index, {"type": "text", "text": ""})
+        yield _start(index, {"type": "text", "text": "", **({"citations": []} if block.get("citations") else {})})
         for piece in _pieces(block["text"]):
             yield _delta(index, {"type": "text_delta", "text": piece})
-    elif kind == "server_tool_use":
+        for citation in block.get("citations") or ():
+            yield _delta(index, {"type": "citations_delta", "citation": citation})
+    elif kind in ("server_tool_use", "tool_use"):
         yield _start(index, {**block, "input": {}})
         yield _delta(index, {"type": "input_json_delta", "partial_json": ""})
         for piece in _pieces(json.dumps(block["input"])):
