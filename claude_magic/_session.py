@@ -16,6 +16,7 @@ from typing import Any
 
 from claude_magic import _downloads as downloads
 from claude_magic._client import DEFAULT_MODEL, ApiClient
+from claude_magic._data_safety import Pseudonyms
 from claude_magic._kernel_tools import ToolLimits, turn_tools
 from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic._registry import UploadRegistry, default_cache_dir
@@ -83,6 +84,7 @@ class Session:
         self.web = False  # offer web search and web fetch on every turn
         self.web_max_uses: int | None = 5  # per tool and request
         self.tool_limits = ToolLimits()  # bounds on kernel functions called as tools
+        self.pseudonyms = Pseudonyms()  # salted tokens of pseudonymized columns, and the way back (kernel only)
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
