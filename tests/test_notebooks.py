@@ -146,6 +146,6 @@ def test_a_kernel_function_feeds_the_sandbox(executed: Callable[[str], Any]) -> 
     for output in _outputs(result.notebook):
         texts.append(output.get("text", "") + output.get("data", {}).get("text/plain", ""))
     shown = "\n".join(texts)
-    assert "churn_target(plan=\"premium\") · called by code in the sandbox" in shown
+    assert 'churn_target(plan="premium") · called by code in the sandbox' in shown
     assert "Target churn for premium: 4.0% (from the kernel, targets table)" in shown
     assert "nothing was sent" in shown  # the --dry-run cell

@@ -228,7 +228,7 @@ class TurnRun:
         if self.answered is not None:
             yield from self._after_tools(*self.answered)
         steps = self.reply.steps
-        skipped = 0
+        skipped = undeclared = 0
         index = self.start
         while index < len(steps):
             step = steps[index]
@@ -243,7 +243,7 @@ class TurnRun:
                 yield from self._client_calls(step, index + 1)
                 return
             elif isinstance(step, WebSearch | WebFetch | ToolSearch) and not self._may_use(step):
-                skipped += 1
+                undeclared += 1
             elif isinstance(step, WebSearch | WebFetch | ToolSearch):
                 call = ToolCall(server_tools.name(step), server_tools.tool_input(step), step=step)
                 yield call.block(self.version)
@@ -265,7 +265,12 @@ class TurnRun:
         if skipped:
             yield {
                 "type": "text",
-                "text": f"(stand-in) Skipped {skipped} step(s): the request declares no tool for them.",
+                "text": f"(stand-in) Skipped {skipped} code step(s): the request declares no code execution tool.",
+            }
+        if undeclared:
+            yield {
+                "type": "text",
+                "text": f"(stand-in) Skipped {undeclared} server tool step(s): the request does not declare the tool.",
             }
 
     def _may_use(self, step: ServerTool) -> bool:
