@@ -11,11 +11,12 @@ from typing import Any
 
 from claude_magic.testing import history, versions
 from claude_magic.testing.behaviours import Behaviours
+from claude_magic.testing.client_tools import Awaiting
 from claude_magic.testing.containers import ContainerStore
 from claude_magic.testing.envelope import ApiError, bad_request
 from claude_magic.testing.history import Block, Conversation
 from claude_magic.testing.ids import new_id
-from claude_magic.testing.model import Awaiting, ScriptedModel, TurnRun
+from claude_magic.testing.model import ScriptedModel, TurnRun
 
 
 @dataclass

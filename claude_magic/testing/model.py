@@ -13,6 +13,9 @@ Steps are adapted to the request's code execution tool version (see docs/script-
 ``web_search``, ``web_fetch`` and ``tool_search`` steps emit their server tool use and result
 (``server_tools``) with any tool version or none.
 
+``tool`` and ``program`` steps emit client ``tool_use`` blocks (the latter with a code-execution
+``caller`` when the request allows it) and stop with ``tool_use``; see ``client_tools``.
+
 A ``pause`` step ends the response with ``pause_turn``. When it directly follows a code or server
 tool step, the last ``server_tool_use`` of that step is left open (as the real API does) and its code runs when
 the paused turn is sent back; its result block then opens the next response.
@@ -30,6 +33,7 @@ from typing import Any
 
 from claude_magic.testing import editor, server_tools
 from claude_magic.testing.behaviours import Behaviours
+from claude_magic.testing.client_tools import PROGRAMMATIC_CALLERS, Awaiting, text_block, with_tools
 from claude_magic.testing.containers import Container, ContainerStore
 from claude_magic.testing.files import MAX_FILE_BYTES, FileStore
 from claude_magic.testing.history import Block, fingerprint
@@ -86,34 +90,6 @@ class Paused:
 
     def ends(self, blocks: Sequence[Block]) -> bool:
         """True when *blocks* end with this paused response's content."""
-        size = len(self.marks)
-        return len(blocks) >= size and fingerprint(blocks[len(blocks) - size :]) == self.marks
-
-
-PROGRAMMATIC_CALLERS = frozenset({"code_execution_20260120", "code_execution_20260521"})
-
-
-@dataclass
-class Awaiting:
-    """A response that stopped with ``tool_use``: client tool calls waiting for their ``tool_result``."""
-
-    reply: Reply
-    next_step: int
-    version: str | None
-    container_id: str | None
-    calls: tuple[tuple[str, str], ...]  # (tool_use id, tool name), in order
-    marks: tuple[tuple[str, str], ...]
-    program: ToolCall | None = None  # the code waiting on the calls (programmatic), run once they are answered
-    code_after: str | None = None  # the code to run afterwards when the tools were called directly instead
-    answered: bool = False
-
-    @property
-    def programmatic(self) -> bool:
-        """Whether the calls came from code in the sandbox."""
-        return self.program is not None
-
-    def ends(self, blocks: Sequence[Block]) -> bool:
-        """True when *blocks* end with this response's content."""
         size = len(self.marks)
         return len(blocks) >= size and fingerprint(blocks[len(blocks) - size :]) == self.marks
 
@@ -238,7 +214,7 @@ class TurnRun:
                     self._pause(index + 1, None)
                     return
             elif isinstance(step, Text):
-                yield _text_block(step)
+                yield text_block(step)
             elif isinstance(step, ToolUse | Program):
                 yield from self._client_calls(step, index + 1)
                 return
@@ -316,7 +292,7 @@ class TurnRun:
         answers: dict[str, list[tuple[str, bool]]] = {}
         for tool_id, name in awaiting.calls:
             answers.setdefault(name, []).append(results[tool_id])
-        runnable = _with_tools(str(code), answers)
+        runnable = with_tools(str(code), answers)
         if awaiting.program is not None:
             call = ToolCall("code_execution", {"code": runnable}, id=awaiting.program.id)
             yield self._execute(call)
@@ -412,52 +388,3 @@ class TurnRun:
             "return_code": outcome.return_code,
             "content": outputs,
         }
-
-
-def _text_block(step: Text) -> Block:
-    block: Block = {"type": "text", "text": step.text}
-    if step.citations:
-        block["citations"] = [
-            {
-                "type": "web_search_result_location",
-                "url": cite.url,
-                "title": cite.title,
-                "cited_text": cite.cited_text,
-                "encrypted_index": server_tools.opaque({"url": cite.url}),
-            }
-            for cite in step.citations
-        ]
-    return block
-
-
-_TOOL_PRELUDE = """\
-import ast as _ast, asyncio as _asyncio, json as _json
-_ANSWERS = _json.loads({answers!r})
-
-
-def _tool(_name):
-    async def call(arguments=None):
-        text, is_error = _ANSWERS[_name].pop(0)
-        if is_error:
-            raise RuntimeError(text)
-        return text
-    call.__name__ = _name
-    return call
-
-
-"""
-
-
-def _with_tools(code: str, answers: dict[str, list[tuple[str, bool]]]) -> str:
-    """*code* made runnable: each tool an async function returning its results in order; top-level await allowed."""
-    import json
-
-    prelude = _TOOL_PRELUDE.format(answers=json.dumps(answers))
-    bindings = "".join(f"{name} = _tool({name!r})\n" for name in answers if name.isidentifier())
-    runner = (
-        f"_compiled = compile({code!r}, '<cell>', 'exec', flags=_ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)\n"
-        "_pending = eval(_compiled, globals())\n"
-        "if _asyncio.iscoroutine(_pending):\n"
-        "    _asyncio.run(_pending)\n"
-    )
-    return prelude + bindings + runner
