@@ -493,6 +493,8 @@ def _response(message: Any, request_id: str | None) -> Response:
             cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
             code_execution_requests=code_runs,
             cache_creation_1h_input_tokens=(creation.ephemeral_1h_input_tokens or 0) if creation else 0,
+            web_search_requests=getattr(usage.server_tool_use, "web_search_requests", 0) or 0,
+            web_fetch_requests=getattr(usage.server_tool_use, "web_fetch_requests", 0) or 0,
         ),
         model=message.model,
         request_id=request_id,

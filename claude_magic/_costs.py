@@ -73,7 +73,8 @@ class CostBook:
         tokens = pricing.token_cost(model, usage)
         if tokens is None:
             return None, seconds
-        return tokens + seconds / 3600 * pricing.CONTAINER_DOLLARS_PER_HOUR, seconds
+        searches = usage.web_search_requests * pricing.WEB_SEARCH_DOLLARS_EACH
+        return tokens + searches + seconds / 3600 * pricing.CONTAINER_DOLLARS_PER_HOUR, seconds
 
     def add(self, usage: Usage, cost: float | None, seconds: float) -> SessionUsage:
         """Add a finished turn to the total; returns the new total."""

@@ -122,6 +122,12 @@ def _activity(step: Step) -> str:
     if isinstance(step, CodeStep):
         language = "Python" if step.language == "python" else step.language
         return f"running {language}" if step.result is None else "downloading files"
+    if step.kind == "web_search":
+        return "searching the web"
+    if step.kind == "web_fetch":
+        return "fetching a page"
+    if step.kind == "tool_call":
+        return f"waiting for {step.name}" if not step.done else "continuing"
     if isinstance(step, EditStep):
         return f"editing {step.path}" if step.result is None else "downloading files"
     return "thinking"

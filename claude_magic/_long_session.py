@@ -154,7 +154,8 @@ class LongSessionMixin:
             container_id=outcome.container.id if outcome.container else None,
             started=started,
             ended=time.monotonic(),
-            container_billed=code_ran or attached,
+            # Free when the request carried web_search/web_fetch 20260209+ (doc-CE "Usage and pricing").
+            container_billed=(code_ran or attached) and not pricing.container_time_is_free(turn.server_tools),
         )
         total = self._book.add(outcome.usage, cost, seconds)
         turn = replace(

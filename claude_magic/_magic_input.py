@@ -154,3 +154,20 @@ def check_distinct(files: Iterable[LocalFile]) -> None:
                 f"Two sources would both be uploaded as {file.name}, the second replacing the first: "
                 "upload one of them with --name."
             )
+
+
+def kernel_functions(names: str | None, namespace: Mapping[str, Any]) -> list[Any]:
+    """The functions ``--tools f,g`` names, from the kernel's namespace; one-line errors for bad names."""
+    found = []
+    for name in (part.strip() for part in (names or "").split(",")):
+        if not name:
+            continue
+        if name not in namespace:
+            raise InputError(f"--tools: no function named {name!r} in the kernel: define it first (def {name}(...)).")
+        value = namespace[name]
+        if not callable(value):
+            raise InputError(f"--tools: {name} is a {type(value).__name__}, not a function.")
+        found.append(value)
+    if names is not None and not found:
+        raise InputError("--tools needs function names, e.g. --tools get_orders,lookup_fx.")
+    return found

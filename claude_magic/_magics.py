@@ -22,6 +22,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, observe, validate
 
+from claude_magic import _data_safety as safety
 from claude_magic import _history_view as history_view
 from claude_magic import _magic_input as checks
 from claude_magic import _render as render
@@ -29,7 +30,7 @@ from claude_magic._client import DEFAULT_MODEL, warm_up
 from claude_magic._context import EFFORTS, RESULT_LIMIT
 from claude_magic._export import export_cell, export_script
 from claude_magic._live import INTERRUPTED, Update, choose_view
-from claude_magic._local_files import prepare
+from claude_magic._local_files import is_dataframe, prepare
 from claude_magic._manifest import DownloadManifest, cell_key
 from claude_magic._provenance import write_export_manifest
 from claude_magic._session import DEFAULT_MAX_TOKENS, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Session
@@ -112,6 +113,11 @@ class ClaudeMagics(Magics):
     expires_in_seconds = Int(
         None, allow_none=True, help="New uploads are deleted by the server after this many seconds (3600-7776000)."
     ).tag(config=True)
+    web = Bool(False, help="Offer Claude web search and web fetch on every turn (as --web does).").tag(config=True)
+    web_max_uses = Int(5, help="Web searches (and fetches) Claude may make per request.").tag(config=True)
+    confirm_upload_over = Int(
+        0, help="Uploads larger than this many bytes show what would be sent and need --yes; 0 turns this off."
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # Set before super().__init__: it applies the shell's config, which fires our observers.
@@ -176,20 +182,25 @@ class ClaudeMagics(Magics):
     def session(self) -> Session:
         """The kernel's session, created on first use (so loading never needs a key)."""
         if self._session is None:
-            self._session = Session(
-                model=self.model,
-                max_tokens=self.max_tokens,
-                tool_version=self.tool_version,
-                base_url=self.base_url,
-                download_dir=self.download_dir,
-                max_continuations=self.max_continuations,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                **self._long_session_settings(),
-                skills=self.skills,
-                expires_in_seconds=self.expires_in_seconds,
-            )
+            self._session = self._new_session()
         return self._session
+
+    def _new_session(self) -> Session:
+        session = Session(
+            model=self.model,
+            max_tokens=self.max_tokens,
+            tool_version=self.tool_version,
+            base_url=self.base_url,
+            download_dir=self.download_dir,
+            max_continuations=self.max_continuations,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            **self._long_session_settings(),
+            skills=self.skills,
+            expires_in_seconds=self.expires_in_seconds,
+        )
+        session.web_max_uses = self.web_max_uses
+        return session
 
     def _long_session_settings(self) -> dict[str, Any]:
         return {
@@ -233,7 +244,7 @@ class ClaudeMagics(Magics):
             raise TraitError("download_dir must name a folder")
         return str(proposal["value"])
 
-    @observe("model", "max_tokens", "tool_version", "download_dir", "max_continuations")
+    @observe("model", "max_tokens", "tool_version", "download_dir", "max_continuations", "web_max_uses")
     def _update_defaults(self, change: Any) -> None:
         if self._session is not None:
             self._session.model = self.model
@@ -241,6 +252,7 @@ class ClaudeMagics(Magics):
             self._session.tool_version = self.tool_version
             self._session.download_dir = Path(self.download_dir)
             self._session.max_continuations = self.max_continuations
+            self._session.web_max_uses = self.web_max_uses
 
     @validate("skills")
     def _check_skills(self, proposal: Any) -> str:
@@ -276,6 +288,13 @@ class ClaudeMagics(Magics):
         "-f", "--format", dest="fmt", choices=("parquet", "csv"), help="How to serialise a DataFrame (default parquet)."
     )
     @argument("-w", "--widget", action="store_true", help="Show a file picker instead.")
+    @argument("--columns", metavar="A,B", help="DataFrames: send only these columns.")
+    @argument("--drop", metavar="A,B", help="DataFrames: leave these columns out.")
+    @argument("--sample", type=int, metavar="N", help="DataFrames: send N rows chosen at random (seeded).")
+    @argument("--seed", type=int, default=0, help="Seed for --sample (default 0).")
+    @argument("--pseudonymize", metavar="A,B", help="DataFrames: replace these columns with salted hashes.")
+    @argument("--dry-run", action="store_true", help="Show exactly what would be sent, and send nothing.")
+    @argument("--yes", action="store_true", help="Send even above ClaudeMagics.confirm_upload_over.")
     @argument("sources", nargs="*", help="DataFrame variables, paths or globs.")
     @line_magic
     def claude_upload(self, line: str) -> Any:
@@ -293,6 +312,12 @@ class ClaudeMagics(Magics):
             %claude_upload sales.xlsx --name q3.xlsx
             %claude_upload df --format csv
             %claude_upload --widget
+            %claude_upload users --drop email,phone --pseudonymize user_id --dry-run
+            %claude_upload events --columns user_id,amount --sample 1000
+
+        ``--pseudonymize`` keeps the salted tokens and the way back in the kernel
+        (``claude_pseudonyms.table("user_id")`` to merge results back). Files sent to the Files
+        API stay until deleted (not zero-retention); a container keeps its data up to 30 days.
         """
         args = _parse_args(self.claude_upload, line)
         if args.widget and args.sources:
@@ -310,16 +335,40 @@ class ClaudeMagics(Magics):
         values = [self._resolve_source(source) for source in args.sources]
         if args.fmt and not any(checks.holds_dataframe(value) for value in values):
             raise UsageError("--format converts DataFrames; files are uploaded as they are (drop --format).")
+        options = safety.SafetyOptions(
+            columns=safety.split_names(args.columns),
+            drop=safety.split_names(args.drop),
+            sample=args.sample,
+            seed=args.seed,
+            pseudonymize=safety.split_names(args.pseudonymize),
+        )
+        if options.active and not all(is_dataframe(value) for value in values):
+            raise UsageError("--columns, --drop, --sample and --pseudonymize apply to DataFrame variables only.")
         with self._user_errors():
             # Read and check every source before sending any, so a bad one leaves nothing half done.
-            local = []
+            local, frames = [], []
             for source, value in zip(args.sources, values, strict=True):
                 if isinstance(value, bytes | bytearray | memoryview) and not args.name:
                     raise UsageError(f"{source} holds bytes: give them a file name, e.g. --name {source}.bin.")
                 name = args.name or (source if not isinstance(value, str) else None)
-                local.extend(prepare(value, name=name, fmt=args.fmt, known=self.session.known_frame))
+                if options.active:
+                    value = safety.apply(value, options, self.session.pseudonyms)
+                prepared = prepare(value, name=name, fmt=args.fmt, known=self.session.known_frame)
+                local.extend(prepared)
+                frames.extend([value if is_dataframe(value) else None] * len(prepared))
             checks.check_distinct(local)
+            if args.dry_run:
+                return safety.dry_run(list(zip(local, frames, strict=True)))
+            total = sum(file.size for file in local)
+            if self.confirm_upload_over and total > self.confirm_upload_over and not args.yes:
+                reason = (
+                    f"Not sent: {total:,} bytes is over ClaudeMagics.confirm_upload_over "
+                    f"({self.confirm_upload_over:,}). Check what would be sent below, then run again with --yes."
+                )
+                return safety.dry_run(list(zip(local, frames, strict=True)), reason)
             files = [self.session.upload_file(file) for file in local]
+        if options.pseudonymize:
+            self._user_ns["claude_pseudonyms"] = self.session.pseudonyms
         self._refresh_pickers()
         return UploadBatch(tuple(files))
 
@@ -346,6 +395,8 @@ class ClaudeMagics(Magics):
         metavar="IDS",
         help="Agent Skills to load, comma-separated: xlsx, pptx, docx, pdf or a custom skill's id (at most 8).",
     )
+    @argument("--web", action="store_true", help="Let Claude search and fetch web pages in this turn.")
+    @argument("--tools", metavar="F,G", help="Kernel functions Claude (and its sandbox code) may call.")
     @no_var_expand
     @line_cell_magic
     def claude_exec(self, line: str, cell: str | None = None) -> None:
@@ -374,6 +425,7 @@ class ClaudeMagics(Magics):
             checks.check_exec_options(args, download_dir=self.download_dir, uploads=self.session.uploads)
             if args.skills is not None:
                 parse_skills(args.skills)  # a bad name fails here, before anything is sent
+            args.functions = checks.kernel_functions(args.tools, self._user_ns)
         if not prompt.strip():
             where = "below %%claude_exec" if cell is not None else "after %claude_exec, on the same line"
             raise UsageError(f"The prompt is empty: write what Claude should do {where}.")
@@ -772,6 +824,8 @@ class ClaudeMagics(Magics):
                 effort=args.effort,
                 force=args.force,
                 skills=args.skills,
+                web=args.web or self.web,
+                tools=args.functions,
             )
         except KeyboardInterrupt:
             manifest.restore(previous)

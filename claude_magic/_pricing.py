@@ -18,6 +18,8 @@ __all__ = [
     "BATCH_TOKEN_FACTOR",
     "CONTAINER_DOLLARS_PER_HOUR",
     "CONTAINER_MINIMUM_SECONDS",
+    "FREES_CODE_EXECUTION",
+    "WEB_SEARCH_DOLLARS_EACH",
     "ContainerMeter",
     "ModelPrice",
     "TokenCounts",
@@ -30,7 +32,13 @@ __all__ = [
 ]
 
 CONTAINER_DOLLARS_PER_HOUR: Final = 0.05
+WEB_SEARCH_DOLLARS_EACH: Final = 10.0 / 1000  # $10 per 1,000 searches; fetches cost only their tokens
 CONTAINER_MINIMUM_SECONDS: Final = 5 * 60
+# The server tool types whose presence makes code execution free (doc-CE "Usage and pricing"):
+# web_search_20260209+ and web_fetch_20260209+; kept here so the pricing table stays stdlib-only.
+FREES_CODE_EXECUTION: Final = frozenset(
+    {"web_search_20260209", "web_search_20260318", "web_fetch_20260209", "web_fetch_20260309", "web_fetch_20260318"}
+)
 _CACHE_READ_FACTOR: Final = 0.1  # cache hits cost a tenth of the input price
 _CACHE_WRITE_FACTOR: Final = 1.25  # 5-minute cache writes cost a quarter more than input
 _CACHE_WRITE_1H_FACTOR: Final = 2.0  # 1-hour cache writes cost twice the input price (doc "Prompt caching")
@@ -54,6 +62,8 @@ class TokenCounts(Protocol):
     def code_execution_requests(self) -> int: ...
     @property
     def cache_creation_1h_input_tokens(self) -> int: ...
+    @property
+    def web_search_requests(self) -> int: ...
 
 
 # "Code execution tool calls through the Messages Batches API are priced the same as those in regular
@@ -135,13 +145,17 @@ def container_cost(duration: float) -> float:
     return max(duration, CONTAINER_MINIMUM_SECONDS) / 3600 * CONTAINER_DOLLARS_PER_HOUR
 
 
-def estimate_cost(model: str, usage: TokenCounts, duration: float) -> float | None:
+def estimate_cost(
+    model: str, usage: TokenCounts, duration: float, *, code_execution_free: bool = False
+) -> float | None:
     """Estimate a turn's cost in US dollars from list prices.
 
     Tokens are priced per model (cache reads and writes at their usual multiples of the input
     price). Container time is charged only when code ran (``usage.code_execution_requests``),
     using the turn's wall-clock ``duration`` with a 5-minute minimum: an over-estimate, since
-    the container idles while the model writes.
+    the container idles while the model writes. It is free (``code_execution_free``) when the
+    request carried ``web_search_20260209``+ or ``web_fetch_20260209``+ (doc-CE "Usage and
+    pricing"). Web searches cost ``WEB_SEARCH_DOLLARS_EACH`` each.
 
     Parameters
     ----------
@@ -151,6 +165,8 @@ def estimate_cost(model: str, usage: TokenCounts, duration: float) -> float | No
         Token and tool counts summed over the turn.
     duration : float
         The turn's duration in seconds.
+    code_execution_free : bool
+        The newer web tools were in the request, so container time is not billed.
 
     Returns
     -------
@@ -166,7 +182,8 @@ def estimate_cost(model: str, usage: TokenCounts, duration: float) -> float | No
     tokens = token_cost(model, usage)
     if tokens is None:
         return None
-    return tokens + (container_cost(duration) if usage.code_execution_requests else 0.0)
+    container = container_cost(duration) if usage.code_execution_requests and not code_execution_free else 0.0
+    return tokens + container + usage.web_search_requests * WEB_SEARCH_DOLLARS_EACH
 
 
 def token_cost(model: str, usage: TokenCounts) -> float | None:

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from claude_magic._client import ApiClient
 from claude_magic._downloads import Downloader
@@ -41,6 +41,7 @@ from claude_magic.results import (
     OutputFile,
     Response,
     Step,
+    ToolCallStep,
     TurnEvent,
     UploadedFile,
     Usage,
@@ -65,6 +66,21 @@ _NOT_ABOUT_THE_CONTAINER = (
 )
 
 
+class ToolHandler(Protocol):
+    """Runs the client tools (kernel functions) a response calls; see ``_kernel_tools.ToolExecutor``."""
+
+    @property
+    def max_rounds(self) -> int:
+        """How many ``tool_use`` responses one turn answers at most."""
+        ...
+
+    def answer(
+        self, content: Sequence[dict[str, Any]], on_call: Callable[[ToolCallStep], None]
+    ) -> list[dict[str, Any]]:
+        """The ``tool_result`` blocks for the ``tool_use`` blocks of *content*."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TurnSettings:
     """What one turn is sent with."""
@@ -79,6 +95,7 @@ class TurnSettings:
     skills: tuple[dict[str, Any], ...] = ()  # Agent Skills: the container goes as an object with them
     options: Mapping[str, Any] = field(default_factory=dict)  # further request parameters (cache_control, ...)
     budget: BudgetCheck | None = None  # cost caps: asked before every request of the turn
+    tool_handler: ToolHandler | None = None  # answers client tool calls (kernel functions); None: none offered
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +143,7 @@ class _Progress:
     replaced: list[tuple[str, UploadedFile]] = field(default_factory=list)
     dropped: list[UploadedFile] = field(default_factory=list)
     capped: bool = False  # a cost cap stopped the turn's continuations
+    rounds: list[Message] = field(default_factory=list)  # answered tool_use turns: assistant, tool_result user
 
 
 class TurnRunner:
@@ -170,7 +188,7 @@ class TurnRunner:
                 content, last, container = self._converse(
                     base, paused, container, settings, assembler, downloader, pending, progress, emit
                 )
-                history = [*base, _assistant(content, last)]
+                history = [*base, *progress.rounds, _assistant(content, last)]
                 if last.stop_reason == "pause_turn" and not progress.capped:
                     say(
                         f"Claude is still working after {settings.max_continuations} more continuations: "
@@ -199,7 +217,12 @@ class TurnRunner:
             content, last, container, attachments, history, restarted = self._send_prompt(
                 request, history, container, attachments, restarted, assembler, downloader, pending, progress, emit
             )
-            history = [*history, _user_message(request.prompt, attachments, committed=True), _assistant(content, last)]
+            history = [
+                *history,
+                _user_message(request.prompt, attachments, committed=True),
+                *progress.rounds,
+                _assistant(content, last),
+            ]
             if last.stop_reason == "pause_turn" and not progress.capped:
                 say(
                     f"Claude paused {settings.max_continuations + 1} times in this turn: run another cell "
@@ -306,8 +329,9 @@ class TurnRunner:
                 pending.append((tool_use_id, downloader.submit(file_id)))
             _harvest(pending, assembler)
 
-        continuations = 0
+        continuations = tool_rounds = 0
         response: Response | None = None
+        progress.rounds = []
         while True:
             paused = [{"role": "assistant", "content": content}] if content else []
             max_tokens = settings.max_tokens
@@ -331,7 +355,7 @@ class TurnRunner:
             response = self._client.send(
                 model=settings.model,
                 max_tokens=max_tokens,
-                messages=[*messages, *paused],
+                messages=[*messages, *progress.rounds, *paused],
                 tool_version=settings.tool_version,
                 container_id=container.id if container else None,
                 on_block=on_block,
@@ -351,6 +375,18 @@ class TurnRunner:
                     f"({edit.get('cleared_input_tokens', 0):,} tokens) from what Claude reads; "
                     "your history is unchanged."
                 )
+            handler = settings.tool_handler
+            if response.stop_reason == "tool_use" and handler is not None and _client_calls(content):
+                if tool_rounds >= handler.max_rounds:
+                    emit(Notice(f"Claude kept calling your functions after {tool_rounds} rounds: stopped the turn."))
+                    return content, response, container
+                tool_rounds += 1
+                # Results go back as a user message of only tool_result blocks, with the same tools and
+                # the container (api-spec §3.6, §4.2); the assistant turn they answer stays as it was.
+                results = handler.answer(content, assembler.finish_call)
+                progress.rounds += [{"role": "assistant", "content": content}, {"role": "user", "content": results}]
+                content = []
+                continue
             if response.stop_reason != "pause_turn" or continuations >= settings.max_continuations:
                 return content, response, container
             continuations += 1
@@ -450,9 +486,21 @@ def _harvest(pending: list[tuple[str, Future[OutputFile]]], assembler: TurnAssem
 
 
 def _assistant(content: list[dict[str, Any]], last: Response) -> Message:
-    """The assistant message to keep: a paused turn whole (it must go back unchanged), else only paired tool uses."""
-    kept = content if last.stop_reason == "pause_turn" else without_unpaired_tool_uses(content)
+    """The assistant message to keep: a paused turn whole (it must go back unchanged), else only paired tool uses.
+
+    Client ``tool_use`` blocks left unanswered (no kernel functions, or too many rounds) are
+    dropped too, with the code that was waiting for them.
+    """
+    if last.stop_reason == "pause_turn":
+        return {"role": "assistant", "content": content}
+    if last.stop_reason == "tool_use":
+        content = [block for block in content if block.get("type") != "tool_use"]
+    kept = without_unpaired_tool_uses(content) or [{"type": "text", "text": "(stopped before answering)"}]
     return {"role": "assistant", "content": kept}
+
+
+def _client_calls(content: Sequence[dict[str, Any]]) -> bool:
+    return any(block.get("type") == "tool_use" for block in content)
 
 
 def _user_message(prompt: str, attachments: Sequence[UploadedFile], *, committed: bool = False) -> Message:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ from claude_magic._batch_types import BatchStatus
 from claude_magic._batches import DEFAULT_POLL_CEILING
 from claude_magic._client import DEFAULT_MODEL, ApiClient
 from claude_magic._context import RESULT_LIMIT
+from claude_magic._data_safety import Pseudonyms
+from claude_magic._kernel_tools import ToolLimits, turn_tools
 from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic._long_session import LongSessionMixin
 from claude_magic._map import MapDefaults, Mapper
@@ -141,6 +143,10 @@ class Session(LongSessionMixin):
         self.tool_version = tool_version
         self.download_dir = Path(download_dir)
         self.max_continuations = max_continuations
+        self.web = False  # offer web search and web fetch on every turn
+        self.web_max_uses: int | None = 5  # per tool and request
+        self.tool_limits = ToolLimits()  # bounds on kernel functions called as tools
+        self.pseudonyms = Pseudonyms()  # salted tokens of pseudonymized columns, and the way back (kernel only)
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
@@ -567,6 +573,8 @@ class Session(LongSessionMixin):
         effort: str | None = None,
         force: bool = False,
         skills: str | Iterable[str | dict[str, Any]] | None = None,
+        web: bool | None = None,
+        tools: Sequence[Callable[..., Any]] = (),
     ) -> Turn:
         """Send *prompt* as one user turn with the code execution tool and return what happened.
 
@@ -576,8 +584,11 @@ class Session(LongSessionMixin):
         a fresh conversation and container first. ``think`` (``"adaptive"`` or a token budget) and
         ``effort`` override the session's defaults for this turn; ``force`` ignores the cost caps.
         ``skills`` (default ``self.skills``) are Agent Skills to load; once a container has skills,
-        every later turn in it sends them too. If the turn fails or is interrupted, nothing changes:
-        not the conversation, the container id, the pending uploads, nor these options.
+        every later turn in it sends them too. ``web`` adds web search and web fetch (default
+        ``self.web``); ``tools`` are kernel functions Claude may call (and, on code execution
+        versions that allow it, code in the sandbox too), run here within ``self.tool_limits``.
+        If the turn fails or is interrupted, nothing changes: not the conversation, the
+        container id, the pending uploads, nor these options.
         """
         if not prompt.strip():
             raise ClaudeMagicError("The prompt is empty: write what Claude should do.")
@@ -593,6 +604,14 @@ class Session(LongSessionMixin):
         with self._lock:
             loaded = () if new else self._container_skills
         chosen_skills = check_count(merge(loaded, requested))
+        extra = turn_tools(
+            chosen_model,
+            chosen_version,
+            web=self.web if web is None else web,
+            web_max_uses=self.web_max_uses,
+            functions=tools,
+            limits=self.tool_limits,
+        )
         with self._lock:
             history, container, paused = self._messages, self._container, self._paused
             attachments = tuple(self._pending.values())
@@ -620,6 +639,8 @@ class Session(LongSessionMixin):
             options=options,
             budget=budget,
             skills=chosen_skills,
+            extra_tools=extra.params,
+            tool_handler=extra.executor,
         )
         client = self.client
         runner = TurnRunner(client, self._files.check, lambda: tuple(self._uploads.values()))
@@ -639,6 +660,7 @@ class Session(LongSessionMixin):
             notices=outcome.notices,
             tool_version=settings.tool_version,
             request_ids=outcome.request_ids,
+            server_tools=extra.server_tools,
         )
         outcome, turn = self._finish_long_turn(
             outcome,

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from claude_magic.results import (
+    Citation,
     CodeStep,
     EditStep,
     Execution,
@@ -19,7 +20,11 @@ from claude_magic.results import (
     StepUpdate,
     TextStep,
     ThinkingStep,
+    ToolCallStep,
     TurnEvent,
+    WebFetchStep,
+    WebHit,
+    WebSearchStep,
 )
 
 EventListener = Callable[[TurnEvent], None]
@@ -30,6 +35,7 @@ EventListener = Callable[[TurnEvent], None]
 _CODE_RESULT_TYPES = frozenset(
     {"code_execution_tool_result", "bash_code_execution_tool_result", "text_editor_code_execution_tool_result"}
 )
+_WEB_RESULT_TYPES = frozenset({"web_search_tool_result", "web_fetch_tool_result"})
 
 
 class TurnAssembler:
@@ -54,7 +60,8 @@ class TurnAssembler:
             return []
         block_type = block.get("type")
         if block_type == "text":
-            self._upsert_block(index, TextStep(block.get("text", "")), done=kind == "stop")
+            text_step = TextStep(block.get("text", ""), citations=_citations(block))
+            self._upsert_block(index, text_step, done=kind == "stop")
         elif block_type == "thinking" and (kind == "stop" or block.get("thinking")):
             # Shown whole when it stops (its plan, above the code it leads to); the block stays in history as sent.
             self._upsert_block(index, ThinkingStep(str(block.get("thinking") or "")), done=kind == "stop")
@@ -65,9 +72,59 @@ class TurnAssembler:
             if step is not None:
                 self._upsert_block(index, step, done=False)
                 self._by_tool_use[step.tool_use_id] = self._by_block[index]
+        elif block_type == "tool_use":  # a client tool: one of the kernel's functions
+            caller = (block.get("caller") or {}).get("type", "direct")
+            call = ToolCallStep(
+                str(block.get("id", "")),
+                str(block.get("name", "")),
+                dict(block.get("input") or {}),
+                caller="direct" if caller == "direct" else "code",
+            )
+            self._upsert_block(index, call, done=False)
+            self._by_tool_use[call.tool_use_id] = self._by_block[index]
         elif block_type in _CODE_RESULT_TYPES and kind == "start":
             return self._apply_result(block)
+        elif block_type in _WEB_RESULT_TYPES and kind == "start":
+            self._apply_web_result(block)
         return []
+
+    def finish_call(self, call: ToolCallStep) -> None:
+        """Show what a kernel function returned (or why it failed) on its step."""
+        step_index = self._by_tool_use.get(call.tool_use_id)
+        if step_index is not None:
+            self._set(step_index, call, done=True)
+
+    def _apply_web_result(self, block: dict[str, Any]) -> None:
+        step_index = self._by_tool_use.get(str(block.get("tool_use_id", "")))
+        if step_index is None:
+            return
+        step, content = self.steps[step_index], block.get("content")
+        if isinstance(step, WebSearchStep):
+            if isinstance(content, list):
+                hits = tuple(
+                    WebHit(str(hit.get("title") or ""), str(hit.get("url") or ""), hit.get("page_age"))
+                    for hit in content
+                    if isinstance(hit, dict)
+                )
+                self._set(step_index, replace(step, hits=hits), done=True)
+            else:
+                code = str((content or {}).get("error_code") or "unavailable")
+                self._set(step_index, replace(step, error_code=code), done=True)
+        elif isinstance(step, WebFetchStep):
+            content = content if isinstance(content, dict) else {}
+            if content.get("type") == "web_fetch_result":
+                document = content.get("content") or {}
+                fetched = replace(
+                    step,
+                    fetched=True,
+                    title=document.get("title"),
+                    final_url=content.get("url"),
+                    retrieved_at=content.get("retrieved_at"),
+                )
+                self._set(step_index, fetched, done=True)
+            else:
+                code = str(content.get("error_code") or "unavailable")
+                self._set(step_index, replace(step, error_code=code), done=True)
 
     def seed(self, content: Sequence[dict[str, Any]]) -> None:
         """Show the tool uses a paused turn left open, so the results that close them land on a step."""
@@ -130,10 +187,14 @@ class TurnAssembler:
             self._on_event(StepUpdate(step_index, step, done))
 
 
-def _tool_use_step(block: dict[str, Any]) -> CodeStep | EditStep | None:
+def _tool_use_step(block: dict[str, Any]) -> CodeStep | EditStep | WebSearchStep | WebFetchStep | None:
     name = block.get("name")
     tool_input = block.get("input") or {}
     tool_use_id = block.get("id", "")
+    if name == "web_search":
+        return WebSearchStep(tool_use_id, str(tool_input.get("query", "")))
+    if name == "web_fetch":
+        return WebFetchStep(tool_use_id, str(tool_input.get("url", "")))
     if name == "code_execution":
         return CodeStep(tool_use_id, "python", str(tool_input.get("code", "")))
     if name == "bash_code_execution":
@@ -148,6 +209,20 @@ def _tool_use_step(block: dict[str, Any]) -> CodeStep | EditStep | None:
             new_str=tool_input.get("new_str"),
         )
     return None
+
+
+def _citations(block: dict[str, Any]) -> tuple[Citation, ...]:
+    """The sources a text block cites (web search results, fetched documents), in order."""
+    found: list[Citation] = []
+    for item in block.get("citations") or ():
+        if not isinstance(item, dict):
+            continue
+        url = item.get("url")
+        title = item.get("title") or item.get("document_title")
+        found.append(
+            Citation(str(url) if url else None, str(title) if title else None, str(item.get("cited_text") or ""))
+        )
+    return tuple(found)
 
 
 def _execution(content: dict[str, Any]) -> Execution:

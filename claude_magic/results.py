@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeAlias
 __all__ = [
     "CONTAINER_MAX_AGE",
     "IMAGE_TYPES",
+    "Citation",
     "CodeStep",
     "ContainerInfo",
     "ContainerSkill",
@@ -32,11 +33,15 @@ __all__ = [
     "StepUpdate",
     "TextStep",
     "ThinkingStep",
+    "ToolCallStep",
     "Turn",
     "TurnEvent",
     "UploadBatch",
     "UploadedFile",
     "Usage",
+    "WebFetchStep",
+    "WebHit",
+    "WebSearchStep",
     "human_size",
 ]
 
@@ -86,11 +91,21 @@ class Execution:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    """A source Claude cited for part of its text (a web search result or a fetched page)."""
+
+    url: str | None
+    title: str | None = None
+    cited_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TextStep:
-    """Claude's prose (Markdown)."""
+    """Claude's prose (Markdown), with the sources it cited."""
 
     text: str
     kind: Literal["text"] = "text"
+    citations: tuple[Citation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +147,74 @@ class ThinkingStep:
     kind: Literal["thinking"] = "thinking"
 
 
-Step: TypeAlias = TextStep | CodeStep | EditStep | ThinkingStep
+@dataclass(frozen=True, slots=True)
+class WebHit:
+    """One result of a web search."""
+
+    title: str
+    url: str
+    page_age: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebSearchStep:
+    """A web search the API ran for Claude; ``hits`` is None until the result arrives."""
+
+    tool_use_id: str
+    query: str
+    hits: tuple[WebHit, ...] | None = None
+    error_code: str | None = None
+    kind: Literal["web_search"] = "web_search"
+
+    @property
+    def done(self) -> bool:
+        """Whether the result (or an error) arrived."""
+        return self.hits is not None or self.error_code is not None
+
+
+@dataclass(frozen=True, slots=True)
+class WebFetchStep:
+    """A page the API fetched for Claude; ``fetched`` is False until the result arrives."""
+
+    tool_use_id: str
+    url: str
+    fetched: bool = False
+    title: str | None = None
+    final_url: str | None = None  # as reported by the result (after redirects)
+    retrieved_at: str | None = None
+    error_code: str | None = None
+    kind: Literal["web_fetch"] = "web_fetch"
+
+    @property
+    def done(self) -> bool:
+        """Whether the result (or an error) arrived."""
+        return self.fetched or self.error_code is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStep:
+    """A call of one of your kernel functions, by Claude or by code in the sandbox (``caller == "code"``).
+
+    ``result`` is the text sent back to Claude (None until the function returned); ``error`` a
+    short message when it raised, timed out, was refused or returned too much.
+    """
+
+    tool_use_id: str
+    name: str
+    input: dict[str, Any]
+    caller: Literal["direct", "code"] = "direct"
+    result: str | None = None
+    error: str | None = None
+    duration: float | None = None  # seconds the function ran
+    kind: Literal["tool_call"] = "tool_call"
+
+    @property
+    def done(self) -> bool:
+        """Whether the call finished (returned or failed)."""
+        return self.result is not None or self.error is not None
+
+
+Step: TypeAlias = TextStep | CodeStep | EditStep | ThinkingStep | WebSearchStep | WebFetchStep | ToolCallStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +223,8 @@ class Usage:
 
     ``code_execution_requests`` is counted by us from the code-execution ``server_tool_use``
     blocks of the responses: the API reports no such counter (``ServerToolUsage`` has only web
-    search and fetch counts), and bills container time instead.
+    search and fetch counts), and bills container time instead. ``web_search_requests`` and
+    ``web_fetch_requests`` are the API's own (``usage.server_tool_use``); searches are billed each.
     """
 
     input_tokens: int = 0
@@ -150,6 +233,8 @@ class Usage:
     cache_creation_input_tokens: int = 0  # every cache write, whatever its TTL
     code_execution_requests: int = 0
     cache_creation_1h_input_tokens: int = 0  # the part of the writes with the 1-hour TTL (priced higher)
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -159,6 +244,8 @@ class Usage:
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
             self.code_execution_requests + other.code_execution_requests,
             self.cache_creation_1h_input_tokens + other.cache_creation_1h_input_tokens,
+            self.web_search_requests + other.web_search_requests,
+            self.web_fetch_requests + other.web_fetch_requests,
         )
 
     @property
@@ -251,6 +338,7 @@ class Turn:
     stop_details: dict[str, Any] | None = None  # the API's stop_details (a refusal's category, explanation)
     session_usage: SessionUsage | None = None  # the session's running total after this turn (footer hook)
     kept: bool = True  # False when the turn was not kept in the conversation (a refusal)
+    server_tools: tuple[str, ...] = ()  # the other server tool types sent (web_search_20260209, ...)
 
     @property
     def text(self) -> str:

@@ -286,6 +286,39 @@ this session uploaded, attach or detach files for the next turn, and delete them
 in an exported copy of the notebook it is only a picture.
 """),
         code("%claude_upload --widget"),
+        md("""
+## Your kernel functions, called from the sandbox
+
+The sandbox has no network and cannot reach your database; the kernel can. `--tools` offers plain Python
+functions from the kernel to Claude: the JSON schema comes from the signature, type hints and docstring.
+On code execution versions that allow it, Claude's code in the sandbox calls them directly (programmatic
+tool calling), so a query's answer feeds the analysis without passing through the conversation. Each call
+runs here, in the kernel, within a time limit, and shows below with what it returned.
+"""),
+        code("""
+TARGETS = {"basic": 0.08, "standard": 0.06, "premium": 0.04}  # stands in for a warehouse query
+
+
+def churn_target(plan: str) -> dict:
+    \"\"\"The churn rate the business aims for on one plan.
+
+    Parameters
+    ----------
+    plan : str
+        The plan name: basic, standard or premium.
+    \"\"\"
+    return {"plan": plan, "target": TARGETS[plan], "source": "targets table"}
+"""),
+        code("""
+%%claude_exec --tools churn_target
+Ask my kernel function for the premium plan's churn target (the warehouse) and print it.
+"""),
+        md("""
+Before uploading personal data, `%claude_upload` can send less: `--columns`, `--drop`, `--sample N` and
+`--pseudonymize` (salted hashes, with the way back kept in the kernel). `--dry-run` shows exactly what
+would be sent, and sends nothing:
+"""),
+        code("%claude_upload streaming --sample 1000 --dry-run"),
     ]
 
 

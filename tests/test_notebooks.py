@@ -137,3 +137,15 @@ def test_saved_notebook_outputs_carry_provenance_and_no_secret(executed: Callabl
         assert record["request_ids"] and all(isinstance(f["sha256"], str) for f in record["files"])
     saved = Path(result.ipynb).read_text()
     assert "authorization" not in saved.lower() and "sk-ant" not in saved
+
+
+@pytest.mark.slow
+def test_a_kernel_function_feeds_the_sandbox(executed: Callable[[str], Any]) -> None:
+    result = executed("files_and_containers")
+    texts = []
+    for output in _outputs(result.notebook):
+        texts.append(output.get("text", "") + output.get("data", {}).get("text/plain", ""))
+    shown = "\n".join(texts)
+    assert 'churn_target(plan="premium") · called by code in the sandbox' in shown
+    assert "Target churn for premium: 4.0% (from the kernel, targets table)" in shown
+    assert "nothing was sent" in shown  # the --dry-run cell

@@ -61,13 +61,22 @@ def _footer_items(turn: Turn) -> list[tuple[str, str]]:
     items.append((f"{tokens} ({', '.join(cached)})" if cached else tokens, ""))
     if usage.code_execution_requests:
         items.append((plural(usage.code_execution_requests, "code run"), ""))
+    if usage.web_search_requests:
+        items.append((plural(usage.web_search_requests, "web search"), "billed per search"))
+    if usage.web_fetch_requests:
+        items.append((plural(usage.web_fetch_requests, "web fetch"), ""))
     items.append((duration(turn.duration), ""))
     if turn.segments > 1:
         pauses = turn.segments - 1
         items.append((plural(pauses, "pause"), f"Claude paused its turn {plural(pauses, 'time')}; it was continued"))
     if turn.stop_reason not in (None, "end_turn", "pause_turn"):
         items.append((f"stop reason: {turn.stop_reason}", ""))
-    cost = turn.cost if turn.cost is not None else pricing.estimate_cost(turn.model, usage, turn.duration)
+    free = any(tool in pricing.FREES_CODE_EXECUTION for tool in turn.server_tools)
+    cost = (
+        turn.cost
+        if turn.cost is not None
+        else pricing.estimate_cost(turn.model, usage, turn.duration, code_execution_free=free)
+    )
     items.append((f"≈ {_cost(cost)} estimated" if cost is not None else "cost unknown", ""))
     total = turn.session_usage
     if total is not None and total.turns > 1 and total.cost is not None:

@@ -253,7 +253,7 @@ def step_bundle(step: Step, *, show_code: bool = True, max_lines: int = 200, int
     Parameters
     ----------
     step : Step
-        A ``TextStep``, ``CodeStep`` or ``EditStep``.
+        A ``TextStep``, ``CodeStep``, ``EditStep``, ``WebSearchStep``, ``WebFetchStep`` or ``ToolCallStep``.
     show_code : bool
         Show code, created files and diffs, not only outputs.
     max_lines : int
@@ -268,9 +268,21 @@ def step_bundle(step: Step, *, show_code: bool = True, max_lines: int = 200, int
         to show.
     """
     if step.kind == "text":
+        if step.citations:
+            from claude_magic._render._web import cited_text_bundle
+
+            return cited_text_bundle(step)
         return text_step_bundle(step)
     if step.kind == "thinking":
         return thinking_step_bundle(step)
     if step.kind == "code":
         return code_step_bundle(step, show_code=show_code, max_lines=max_lines, interrupted=interrupted)
-    return edit_step_bundle(step, show_code=show_code, max_lines=max_lines, interrupted=interrupted)
+    if step.kind == "edit":
+        return edit_step_bundle(step, show_code=show_code, max_lines=max_lines, interrupted=interrupted)
+    if step.kind == "tool_call":
+        from claude_magic._render._tools import tool_call_bundle
+
+        return tool_call_bundle(step, max_lines=max_lines, interrupted=interrupted)
+    from claude_magic._render._web import web_fetch_bundle, web_search_bundle
+
+    return web_search_bundle(step) if step.kind == "web_search" else web_fetch_bundle(step)

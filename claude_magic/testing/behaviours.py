@@ -142,6 +142,15 @@ BEHAVIOURS: Final[tuple[Row, ...]] = (
         "SDK `BetaCompactionBlockParam` (a content block of either role); the doc shows it in assistant turns",
         "Where a `compaction` block sent back may sit: in an assistant message only (400 otherwise), or in any.",
     ),
+    Row(
+        "undeclared_server_tools",
+        "emit",
+        ("emit", "skip"),
+        "inferred: the real model cannot call a tool the request does not declare (doc-CE, api-spec §13 Other "
+        "server tools); `emit` lets a client's handling of the blocks be tested without declaring them",
+        "`web_search` / `web_fetch` / `tool_search` steps when the request declares no such tool: emitted "
+        "anyway (emit), or skipped with a closing note (skip).",
+    ),
 )
 
 ExpiredContainer = Literal["404", "410", "500"]
@@ -169,6 +178,7 @@ class Behaviours:
     cache_min_tokens: float = 1024.0
     clear_server_tool_results: Literal["clear", "skip"] = "clear"
     compaction_placement: Literal["assistant", "any"] = "assistant"
+    undeclared_server_tools: Literal["emit", "skip"] = "emit"
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, _checked(name, value))

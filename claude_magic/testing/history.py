@@ -95,10 +95,11 @@ def parse(messages: object) -> Conversation:
         turns[-1].blocks.extend(blocks)
     if turns[0].role != "user":
         raise bad_request('messages: first message must use the "user" role')
+    deferred: set[str] = set()  # code waiting on client tools: its result comes in the next assistant turn
     for position, turn in enumerate(turns):
         final = position == len(turns) - 1
         if turn.role == "assistant":
-            _check_server_tools(turn, final)
+            deferred = _check_server_tools(turn, final, deferred)
             if not final:
                 _check_client_tools(turn, turns[position + 1])
     return Conversation(turns)
@@ -126,9 +127,19 @@ def _message(index: int, message: object) -> tuple[str, list[Block]]:
     return role, list(content)
 
 
-def _check_server_tools(turn: Turn, final: bool) -> None:
-    open_uses: dict[str, str] = {}
+def _check_server_tools(turn: Turn, final: bool, carried: set[str]) -> set[str]:
+    """Check one assistant turn; returns the tool uses it defers to the next one (code waiting on client tools).
+
+    A ``server_tool_use`` named as the ``caller`` of a client ``tool_use`` in the same turn is
+    answered after the ``tool_result`` message: at the start of the next assistant turn (doc-PTC).
+    """
+    open_uses: dict[str, str] = dict.fromkeys(carried, "code_execution")
     other_ids: set[str] = set()  # earlier blocks with an id that are not server tool uses
+    waiting = {
+        str((b.get("caller") or {}).get("tool_id"))
+        for b in turn.blocks
+        if b["type"] == "tool_use" and (b.get("caller") or {}).get("tool_id")
+    }
     for block in turn.blocks:
         kind = block["type"]
         if kind == "server_tool_use":
@@ -146,11 +157,15 @@ def _check_server_tools(turn: Turn, final: bool) -> None:
         elif isinstance(block.get("id"), str):
             other_ids.add(block["id"])
     last = turn.blocks[-1]
+    deferred = {use_id for use_id in open_uses if use_id in waiting and not final}
     for use_id, name in open_uses.items():
+        if use_id in deferred or (final and use_id in waiting):
+            continue
         if final and last["type"] == "server_tool_use" and last.get("id") == use_id:
             continue
         result = RESULT_TYPES.get(name, f"{name}_tool_result")
         raise bad_request(f"`{name}` tool use with id `{use_id}` was found without a corresponding `{result}` block")
+    return deferred
 
 
 def _check_client_tools(turn: Turn, following: Turn) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from claude_magic.testing import caching, context, history, versions
 from claude_magic.testing.behaviours import Behaviours
 from claude_magic.testing.caching import CacheUsage
+from claude_magic.testing.client_tools import Awaiting
 from claude_magic.testing.containers import Container, ContainerStore
 from claude_magic.testing.envelope import ApiError, bad_request
 from claude_magic.testing.history import Block, Conversation
@@ -176,17 +177,24 @@ def prepare(body: object, model: ScriptedModel, headers: dict[str, str] | None =
                 (target / filename).write_bytes(data)
     visible, applied = read_context(body, name, conversation, model)
     found = caching.units(name, body.get("tools"), body.get("system"), visible)
+    declared = _declared_tools(body.get("tools"))
+    awaiting = _answered_calls(conversation, model)
     run: TurnRun | CompactionRun
     if compacting:
         instructions = body["compaction"].get("instructions")
         run = CompactionRun(model.signer.compaction_block(context.summary_of(visible, instructions)), container)
     elif paused is not None:
         run = model.resume(paused, version, container)
+    elif awaiting is not None:
+        results = _check_tool_results(conversation, awaiting, container_id, version, declared)
+        run = model.answer(awaiting, results, version, container)
     else:
         run = model.start(model.picker.pick(conversation.prompt()), version, container)
         run.preface = _auto_compaction(body, found, visible, model)
     run.thinking = thinking
     split = model.cache.account(found, body.get("cache_control"))
+    if isinstance(run, TurnRun):
+        run.declared = declared
     reported = model.picker.script.model or name
     stream = bool(body.get("stream"))
     return Prepared(run, reported, split, stream, model.containers, behaviours, skills, applied_edits=applied)
@@ -336,3 +344,84 @@ def _check_earlier_uploads(model: ScriptedModel, conversation: Conversation) -> 
                 raise ApiError(404, f"File not found: {file_id}")
             if stored.is_expired():
                 raise ApiError(404, f"File not found: {file_id}", error_code="file_expired")
+
+
+def _declared_tools(tools: object) -> dict[str, set[str]]:
+    """Tool name -> allowed callers, for every tool the request declares."""
+    declared: dict[str, set[str]] = {}
+    for tool in tools if isinstance(tools, list) else ():
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+            declared[tool["name"]] = set(tool.get("allowed_callers") or ["direct"])
+    return declared
+
+
+def _answered_calls(conversation: Conversation, model: ScriptedModel) -> Awaiting | None:
+    """The ``tool_use`` response the newest user turn answers with ``tool_result`` blocks, if any."""
+    if conversation.continues or len(conversation.turns) < 2:
+        return None
+    if not any(b["type"] == "tool_result" for b in conversation.turns[-1].blocks):
+        return None
+    awaiting = model.find_awaiting(conversation.turns[-2].blocks)
+    if awaiting is None:
+        ids = [str(b.get("tool_use_id")) for b in conversation.turns[-1].blocks if b["type"] == "tool_result"]
+        raise bad_request(
+            f"messages.{conversation.turns[-1].first}: unexpected `tool_use_id` found in `tool_result` blocks: "
+            f"{', '.join(ids)}. Each `tool_result` block must have a corresponding `tool_use` block in the "
+            "previous message."
+        )
+    return awaiting
+
+
+def _check_tool_results(
+    conversation: Conversation, awaiting: Awaiting, container_id: str | None, version: str | None,
+    declared: dict[str, set[str]],
+) -> dict[str, tuple[str, bool]]:  # fmt: skip
+    """The rules for tool results (doc-STOP "tool_use", doc-PTC); returns id -> (text, is_error)."""
+    turn = conversation.turns[-1]
+    where = f"messages.{turn.first}"
+    wanted = {tool_id for tool_id, _ in awaiting.calls}
+    results: dict[str, tuple[str, bool]] = {}
+    seen_other = False
+    for block in turn.blocks:
+        if block["type"] != "tool_result":
+            seen_other = True
+            if awaiting.programmatic:
+                raise bad_request(
+                    f"{where}: the message answering programmatic tool calls must contain only `tool_result` "
+                    f"blocks, found `{block['type']}`"
+                )
+            continue
+        if seen_other:
+            raise bad_request(f"{where}: `tool_result` blocks must come first in the message, before any other")
+        tool_id = str(block.get("tool_use_id"))
+        if tool_id not in wanted or tool_id in results:
+            raise bad_request(
+                f"{where}: `tool_result` for `{tool_id}`, which no `tool_use` of the previous message has"
+            )
+        results[tool_id] = (_result_text(block, where, strict=awaiting.programmatic), bool(block.get("is_error")))
+    if awaiting.container_id and container_id is None:
+        what = "programmatic tool calls are pending" if awaiting.programmatic else "the turn ran code"
+        raise bad_request(f"container: {what} in container `{awaiting.container_id}`; pass it as `container`")
+    if awaiting.version != version:
+        raise bad_request("tools: answer tool calls with the same code execution tool the turn used")
+    for _, name in awaiting.calls:
+        if name not in declared:
+            raise bad_request(f"tools: the conversation calls `{name}`, but no `{name}` tool was provided")
+    return results
+
+
+def _result_text(block: Block, where: str, *, strict: bool) -> str:
+    content = block.get("content")
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise bad_request(f"{where}: `tool_result.content` must be a string or a list of blocks")
+    texts = []
+    for item in content:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind != "text":
+            if strict:
+                raise bad_request(f"{where}: programmatic tool results may hold only text, not `{kind}` blocks")
+            continue
+        texts.append(str(item.get("text") or ""))
+    return "\n".join(texts)

@@ -14,6 +14,9 @@ Steps are adapted to the request's code execution tool version (see docs/script-
 ``web_search``, ``web_fetch`` and ``tool_search`` steps emit their server tool use and result
 (``server_tools``) with any tool version or none.
 
+``tool`` and ``program`` steps emit client ``tool_use`` blocks (the latter with a code-execution
+``caller`` when the request allows it) and stop with ``tool_use``; see ``client_tools``.
+
 A ``pause`` step ends the response with ``pause_turn``. When it directly follows a code or server
 tool step, the last ``server_tool_use`` of that step is left open (as the real API does) and its code runs when
 the paused turn is sent back; its result block then opens the next response.
@@ -33,6 +36,7 @@ from typing import Any
 from claude_magic.testing import editor, server_tools
 from claude_magic.testing.behaviours import Behaviours
 from claude_magic.testing.caching import PromptCache
+from claude_magic.testing.client_tools import PROGRAMMATIC_CALLERS, Awaiting, text_block, with_tools
 from claude_magic.testing.containers import Container, ContainerStore
 from claude_magic.testing.context import Signer
 from claude_magic.testing.files import MAX_FILE_BYTES, FileStore
@@ -44,6 +48,7 @@ from claude_magic.testing.script import (
     Bash,
     Editor,
     Pause,
+    Program,
     Python,
     Reply,
     ReplyPicker,
@@ -54,6 +59,7 @@ from claude_magic.testing.script import (
     Text,
     Thinking,
     ToolSearch,
+    ToolUse,
     WebFetch,
     WebSearch,
 )
@@ -109,6 +115,7 @@ class ScriptedModel:
         self.picker = ReplyPicker(script)
         self.skills = SkillStore()
         self._paused: list[Paused] = []
+        self._awaiting: list[Awaiting] = []
         self._lock = threading.Lock()
         self._cells = itertools.count(1)
         self.signer = Signer(secrets.token_bytes(32))
@@ -124,9 +131,27 @@ class ScriptedModel:
             hits = [p for p in self._paused if p.ends(blocks) and not (pending_only and p.continued)]
         return max(hits, key=lambda p: len(p.marks), default=None)
 
-    def remember(self, paused: Paused) -> None:
+    def remember(self, paused: Paused | Awaiting) -> None:
         with self._lock:
-            self._paused.append(paused)
+            if isinstance(paused, Awaiting):
+                self._awaiting.append(paused)
+            else:
+                self._paused.append(paused)
+
+    def find_awaiting(self, blocks: Sequence[Block]) -> Awaiting | None:
+        """The ``tool_use`` response that *blocks* end with, if any."""
+        with self._lock:
+            hits = [a for a in self._awaiting if a.ends(blocks)]
+        return max(hits, key=lambda a: len(a.marks), default=None)
+
+    def answer(
+        self, awaiting: Awaiting, results: dict[str, tuple[str, bool]], version: str | None, container: Container | None
+    ) -> TurnRun:
+        """The response after the tool results of *awaiting* came back."""
+        awaiting.answered = True
+        run = TurnRun(self, awaiting.reply, awaiting.next_step, version, container, None)
+        run.answered = (awaiting, results)
+        return run
 
     def start(self, reply: Reply, version: str | None, container: Container | None) -> TurnRun:
         """A new response for *reply*."""
@@ -171,6 +196,8 @@ class TurnRun:
         self.thinking = False  # the request enables thinking: thinking steps are emitted
         self.preface: list[Block] = []  # blocks opening the response (a compaction block from the compact edit)
         self.uses: collections.Counter[str] = collections.Counter()  # server tool uses by name
+        self.declared: dict[str, set[str]] = {}  # tool name in the request -> its allowed callers
+        self.answered: tuple[Awaiting, dict[str, tuple[str, bool]]] | None = None  # tool results to go on with
 
     def blocks(self) -> Iterator[Block]:
         """Produce the content blocks one by one; code runs between a tool use and its result."""
@@ -189,8 +216,10 @@ class TurnRun:
         yield from self.preface
         if self.open_call is not None:
             yield self._execute(self.open_call)
+        if self.answered is not None:
+            yield from self._after_tools(*self.answered)
         steps = self.reply.steps
-        skipped = 0
+        skipped = undeclared = 0
         index = self.start
         while index < len(steps):
             step = steps[index]
@@ -200,7 +229,7 @@ class TurnRun:
                     self._pause(index + 1, None)
                     return
             elif isinstance(step, Text):
-                yield {"type": "text", "text": step.text}
+                yield text_block(step)
             elif isinstance(step, Stop):
                 self.stop_reason = step.reason
                 if step.reason == "refusal":
@@ -213,6 +242,11 @@ class TurnRun:
             elif isinstance(step, Thinking):
                 if self.thinking:
                     yield self._thinking(step, index)
+            elif isinstance(step, ToolUse | Program):
+                yield from self._client_calls(step, index + 1)
+                return
+            elif isinstance(step, WebSearch | WebFetch | ToolSearch) and not self._may_use(step):
+                undeclared += 1
             elif isinstance(step, WebSearch | WebFetch | ToolSearch):
                 call = ToolCall(server_tools.name(step), server_tools.tool_input(step), step=step)
                 yield call.block(self.version)
@@ -236,6 +270,65 @@ class TurnRun:
                 "type": "text",
                 "text": f"(stand-in) Skipped {skipped} code step(s): the request declares no code execution tool.",
             }
+        if undeclared:
+            yield {
+                "type": "text",
+                "text": f"(stand-in) Skipped {undeclared} server tool step(s): the request does not declare the tool.",
+            }
+
+    def _may_use(self, step: ServerTool) -> bool:
+        """Whether the scripted model may use this server tool (see the ``undeclared_server_tools`` behaviour)."""
+        return self.model.behaviours.undeclared_server_tools == "emit" or server_tools.name(step) in self.declared
+
+    def _client_calls(self, step: ToolUse | Program, next_step: int) -> Iterator[Block]:
+        """``tool_use`` blocks (from Claude, or from code in the sandbox), then stop with ``tool_use``."""
+        calls = (step,) if isinstance(step, ToolUse) else step.calls
+        programmatic = (
+            isinstance(step, Program)
+            and self.version in PROGRAMMATIC_CALLERS
+            and all(self.declared.get(call.name, set()) & PROGRAMMATIC_CALLERS for call in calls)
+        )
+        program = None
+        if programmatic:
+            assert isinstance(step, Program)
+            program = ToolCall("code_execution", {"code": step.code})
+            self._container()
+            yield program.block(self.version)
+        ids = []
+        for call in calls:
+            block: Block = {"type": "tool_use", "id": new_id("toolu"), "name": call.name, "input": call.input}
+            if program is not None:
+                block["caller"] = {"type": "code_execution_20260120", "tool_id": program.id}
+            elif self.version != LEGACY:
+                block["caller"] = {"type": "direct"}
+            ids.append((str(block["id"]), call.name))
+            yield block
+        self.stop_reason = "tool_use"
+        code_after = step.code if isinstance(step, Program) and program is None else None
+        container_id = self.container.id if self.container else None
+        # ``blocks()`` has appended every yielded block by the time this generator resumes.
+        marks = fingerprint(self.content)
+        awaiting = Awaiting(self.reply, next_step, self.version, container_id, tuple(ids), marks, program, code_after)
+        self.model.remember(awaiting)
+
+    def _after_tools(self, awaiting: Awaiting, results: dict[str, tuple[str, bool]]) -> Iterator[Block]:
+        """Run the code that waited on (or follows) the tool calls, with their results."""
+        code = awaiting.program.input["code"] if awaiting.program is not None else awaiting.code_after
+        if code is None:
+            return
+        answers: dict[str, list[tuple[str, bool]]] = {}
+        for tool_id, name in awaiting.calls:
+            answers.setdefault(name, []).append(results[tool_id])
+        runnable = with_tools(str(code), answers)
+        if awaiting.program is not None:
+            call = ToolCall("code_execution", {"code": runnable}, id=awaiting.program.id)
+            yield self._execute(call)
+            return
+        if self.version is None:
+            return
+        for call in self._plan(Python(runnable)):
+            yield call.block(self.version)
+            yield self._execute(call)
 
     def _thinking(self, step: Thinking, index: int) -> Block:
         signer = self.model.signer

@@ -21,10 +21,51 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Cite:
+    """A source cited by a ``Text``: a web search result location."""
+
+    url: str
+    title: str | None = None
+    cited_text: str = ""
+
+
+@dataclass(frozen=True)
 class Text:
-    """Claude's prose."""
+    """Claude's prose, optionally citing web sources."""
 
     text: str
+    citations: tuple[Cite, ...] = ()
+
+    def __post_init__(self) -> None:
+        cites = tuple(c if isinstance(c, Cite) else Cite(**c) for c in self.citations)
+        object.__setattr__(self, "citations", cites)
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """A call of a client tool: the response stops with ``tool_use`` until its ``tool_result`` comes back."""
+
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Program:
+    """Python that calls client tools from the sandbox (programmatic tool calling).
+
+    The response holds the code's ``server_tool_use`` and one ``tool_use`` per call (with a
+    code-execution ``caller``) and stops with ``tool_use``; once the results come back the code
+    runs, each tool an async function returning its result's text in the order of *calls*. Where
+    the request does not allow the tools to be called from code, they are called directly and
+    the code runs afterwards as an ordinary Python step.
+    """
+
+    code: str
+    calls: tuple[ToolUse, ...] = ()
+
+    def __post_init__(self) -> None:
+        calls = tuple(c if isinstance(c, ToolUse) else ToolUse(**c) for c in self.calls)
+        object.__setattr__(self, "calls", calls)
 
 
 @dataclass(frozen=True)
@@ -137,7 +178,7 @@ class Stop:
 
 
 ServerTool = WebSearch | WebFetch | ToolSearch
-Step = Text | Python | Bash | Editor | Pause | WebSearch | WebFetch | ToolSearch | Thinking | Stop
+Step = Text | Python | Bash | Editor | Pause | WebSearch | WebFetch | ToolSearch | Thinking | Stop | ToolUse | Program
 _EDITOR_KEYS = {"command", "path", "file_text", "old_str", "new_str", "view_range"}
 _KINDS = (
     "text",
@@ -151,7 +192,10 @@ _KINDS = (
     "thinking",
     "redacted_thinking",
     "stop",
+    "tool",
+    "program",
 )
+_CITE_KEYS = {"url", "title", "cited_text"}
 _SERVER_KEYS: dict[str, tuple[set[str], set[str]]] = {  # kind: (required keys, allowed keys)
     "web_search": ({"query"}, {"query", "results"}),
     "web_fetch": ({"url"}, {"url", "title", "text"}),
@@ -201,6 +245,22 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
         if not isinstance(value, Mapping) or not {"reason"} <= value.keys() <= {"reason", "category", "explanation"}:
             raise ValueError(f"a stop step is a reason or {{'reason', 'category'?, 'explanation'?}}: {value!r}")
         return Stop(str(value["reason"]), value.get("category"), value.get("explanation"))
+    if kinds[0] == "tool":
+        return _tool_use(value)
+    if kinds[0] == "program":
+        if not isinstance(value, Mapping) or not {"code", "calls"} >= value.keys() or "code" not in value:
+            raise ValueError(f"a program step is {{'code': str, 'calls': [{{'name', 'input'}}, ...]}}: {value!r}")
+        calls = value.get("calls", [])
+        if not isinstance(calls, list):
+            raise ValueError(f"program calls are a list of {{'name', 'input'}}: {calls!r}")
+        return Program(str(value["code"]), tuple(_tool_use(call) for call in calls))
+    if kinds[0] == "text" and isinstance(value, Mapping):
+        cites = value.get("citations", [])
+        if not {"text"} <= value.keys() <= {"text", "citations"} or not isinstance(cites, list):
+            raise ValueError(f"a cited text step is {{'text': str, 'citations': [...]}}: {value!r}")
+        if not all(isinstance(c, Mapping) and {"url"} <= c.keys() <= _CITE_KEYS for c in cites):
+            raise ValueError(f"citations are [{{'url', 'title'?, 'cited_text'?}}, ...]: {cites!r}")
+        return Text(str(value["text"]), tuple(Cite(**c) for c in cites))
     if kinds[0] == "pause":
         if value is not True:
             raise ValueError('a pause step is written {"pause": true}')
@@ -215,6 +275,12 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
     if kinds[0] == "text":
         return Text(value)
     return Python(value) if kinds[0] == "python" else Bash(value)
+
+
+def _tool_use(value: object) -> ToolUse:
+    if not isinstance(value, Mapping) or value.keys() != {"name", "input"} or not isinstance(value["input"], Mapping):
+        raise ValueError(f"a tool call is {{'name': str, 'input': {{...}}}}: {value!r}")
+    return ToolUse(str(value["name"]), dict(value["input"]))
 
 
 class Reply:

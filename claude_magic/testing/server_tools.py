@@ -45,7 +45,7 @@ def result(step: ServerTool, tool_use_id: str) -> Block:
                 "type": "web_search_result",
                 "title": hit.title,
                 "url": hit.url,
-                "encrypted_content": _opaque({"url": hit.url, "query": step.query}),
+                "encrypted_content": opaque({"url": hit.url, "query": step.query}),
                 "page_age": hit.page_age,
             }
             for hit in step.results
@@ -67,6 +67,6 @@ def result(step: ServerTool, tool_use_id: str) -> Block:
     }
 
 
-def _opaque(data: dict[str, str]) -> str:
+def opaque(data: dict[str, str]) -> str:
     """Stand-in for the API's encrypted page content: opaque to clients, which send it back unchanged."""
     return base64.b64encode(json.dumps(data).encode()).decode()

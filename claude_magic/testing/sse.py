@@ -77,9 +77,11 @@ def _pieces(text: str, count: int = 3) -> list[str]:
 def _block_events(index: int, block: Block) -> Iterator[Event]:
     kind = block["type"]
     if kind == "text":
-        yield _start(index, {"type": "text", "text": ""})
+        yield _start(index, {"type": "text", "text": "", **({"citations": []} if block.get("citations") else {})})
         for piece in _pieces(block["text"]):
             yield _delta(index, {"type": "text_delta", "text": piece})
+        for citation in block.get("citations") or ():
+            yield _delta(index, {"type": "citations_delta", "citation": citation})
     elif kind == "thinking":
         yield _start(index, {"type": "thinking", "thinking": "", "signature": ""})
         for piece in _pieces(block["thinking"]):
@@ -89,7 +91,7 @@ def _block_events(index: int, block: Block) -> Iterator[Event]:
         yield _start(index, {"type": "compaction", "content": None})
         delta = {"content": block.get("content"), "encrypted_content": block.get("encrypted_content")}
         yield _delta(index, {"type": "compaction_delta", **delta})
-    elif kind == "server_tool_use":
+    elif kind in ("server_tool_use", "tool_use"):
         yield _start(index, {**block, "input": {}})
         yield _delta(index, {"type": "input_json_delta", "partial_json": ""})
         for piece in _pieces(json.dumps(block["input"])):

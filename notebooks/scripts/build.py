@@ -92,9 +92,26 @@ expected monthly revenue at risk per tier.
     ]
 
 
+# Programmatic tool calling: sandbox code awaits a kernel function (top-level await, as in the sandbox's REPL).
+KERNEL_TOOL_CODE = """\
+import json
+
+target = json.loads(await churn_target({"plan": "premium"}))
+print(f"Target churn for {target['plan']}: {target['target']:.1%} (from the kernel, {target['source']})")
+"""
+
+
 def files_and_containers() -> list[dict[str, Any]]:
     # Order matters: the first match wins, so "read it back" comes before the plain "read".
     return [
+        reply(
+            r"(?i)kernel function|warehouse",
+            {"program": {"code": KERNEL_TOOL_CODE, "calls": [{"name": "churn_target", "input": {"plan": "premium"}}]}},
+            text(
+                "The target came from your kernel's `churn_target` function, called from my code in the sandbox: "
+                "only its small JSON answer reached the sandbox, and none of it passed through this conversation."
+            ),
+        ),
         reply(
             r"(?i)\bread\b.*\bback\b|still there",
             text("Let me see what is in the working directory and read back what I saved earlier."),

@@ -47,6 +47,8 @@ PROMPTS: dict[str, list[tuple[str, set[str]]]] = {
         ("Make a small chart of the main numeric columns.", {"distributions.png"}),
         ("Save a short summary of the data in your working directory for later.", set()),
         ("Read that summary back and tell me what is in it.", set()),
+        # A program step (sandbox code calling a kernel function) needs the stand-in: it is not run here.
+        ("Ask my kernel function for the premium plan's churn target (the warehouse) and print it.", set()),
     ],
     "beyond_csv": [
         (
