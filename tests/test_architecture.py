@@ -14,6 +14,7 @@ CORE = [
     "claude_magic",
     "claude_magic.errors",
     "claude_magic.results",
+    "claude_magic._step_values",
     "claude_magic._local_files",
     "claude_magic._disk_search",
     "claude_magic._picker_model",
