@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -57,15 +58,26 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
+def _package_modules() -> list[Path]:
+    """Every module of the package, subpackages included, but not the stand-in (``testing/`` may import the SDK)."""
+    return [path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "testing"]
+
+
 @pytest.mark.parametrize(
     ("dependency", "owners"),
     [
-        ("anthropic", {"_client.py"}),
+        ("anthropic", {"_client/*.py"}),  # only modules of the ``_client`` package
         ("IPython", {"_magics.py", "__init__.py"}),
         ("ipywidgets", {"widgets.py"}),
         ("traitlets", {"_magics.py"}),
     ],
 )
 def test_one_owner_per_dependency(dependency: str, owners: set[str]) -> None:
-    importers = {path.name for path in PACKAGE.glob("*.py") if dependency in _imported_modules(path)}
-    assert importers <= owners
+    importers = [path for path in _package_modules() if dependency in _imported_modules(path)]
+    strays = [path for path in importers if not any(fnmatch(path.relative_to(PACKAGE).as_posix(), o) for o in owners)]
+    assert not strays, strays
+
+
+def test_the_client_package_owns_anthropic() -> None:
+    importers = {path.name for path in _package_modules() if "anthropic" in _imported_modules(path)}
+    assert {"_api.py", "_errors.py", "_warm.py"} <= importers
