@@ -109,7 +109,7 @@ class Sandbox:
             if not why_not_tmp:
                 return "net+tmp", "user, network and mount namespaces; container tmp/ mounted on /tmp"
         if (why_not_net := _namespaces(mount=False)) is None:
-            return "net", f"user and network namespaces; /tmp is the host's ({why_not_tmp})"
+            return "net", f"user and network namespaces; /tmp not mapped: {why_not_tmp}"
         return "none", f"plain subprocess, network NOT blocked ({why_not_net})"
 
     @property
