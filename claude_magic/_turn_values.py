@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from claude_magic.results import ContainerInfo, OutputFile, Step, ToolCallStep, UploadedFile, Usage
+from claude_magic.results import ContainerInfo, OutputFile, Step, ToolCallStep, Turn, UploadedFile, Usage
 
 Message = dict[str, Any]
 # Asked before each request: (this turn's usage so far, messages, max_tokens, least useful max_tokens) ->
@@ -83,3 +83,22 @@ class TurnOutcome:
     prompt_sent: bool = True
     request_ids: tuple[str, ...] = ()
     stop_details: dict[str, Any] | None = None
+
+    def as_turn(self, prompt: str, *, duration: float, tool_version: str, server_tools: tuple[str, ...]) -> Turn:
+        """The ``Turn`` the user gets for this outcome of *prompt*."""
+        return Turn(
+            prompt=prompt,
+            steps=self.steps,
+            model=self.model,
+            files=self.files,
+            usage=self.usage,
+            container=self.container,
+            stop_reason=self.stop_reason,
+            duration=duration,
+            segments=self.segments,
+            container_restarted=self.container_restarted,
+            notices=self.notices,
+            tool_version=tool_version,
+            request_ids=self.request_ids,
+            server_tools=server_tools,
+        )
