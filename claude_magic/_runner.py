@@ -10,17 +10,18 @@ Knows nothing of IPython or of the renderer; the SDK is reached only through ``_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from claude_magic._client import ApiClient
 from claude_magic._downloads import Downloader
-from claude_magic._prompts import describe_attachments, recap
-from claude_magic._turns import TurnAssembler, without_unpaired_tool_uses
+from claude_magic._prompts import recap
+from claude_magic._turn_messages import assistant_message, has_client_calls, user_message
+from claude_magic._turn_values import BudgetCheck, Message, ToolHandler, TurnOutcome, TurnRequest, TurnSettings
+from claude_magic._turns import TurnAssembler
 from claude_magic._uploads import Checked
 from claude_magic.errors import (
     ApiError,
@@ -40,19 +41,26 @@ from claude_magic.results import (
     Notice,
     OutputFile,
     Response,
-    Step,
-    ToolCallStep,
     TurnEvent,
     UploadedFile,
     Usage,
 )
 
-Message = dict[str, Any]
+# The turn values live in ``_turn_values``; they are named here too for the modules that import them from the runner.
+__all__ = [
+    "BudgetCheck",
+    "EventListener",
+    "FileCheck",
+    "Message",
+    "ToolHandler",
+    "TurnOutcome",
+    "TurnRequest",
+    "TurnRunner",
+    "TurnSettings",
+]
+
 EventListener = Callable[[TurnEvent], None]
 FileCheck = Callable[[Sequence[UploadedFile]], Checked]
-# Asked before each request: (this turn's usage so far, messages, max_tokens, least useful max_tokens) ->
-# the max_tokens the request may use, or 0 to stop (see ``_costs.Budget``).
-BudgetCheck = Callable[[Usage, Sequence[Message], int, int], int]
 
 # Error codes that name a file, not the container (SDK ``_error_classes``).
 _FILE_ERROR_CODES = frozenset({"file_expired", "file_not_found", "file_not_downloadable"})
@@ -64,72 +72,6 @@ _NOT_ABOUT_THE_CONTAINER = (
     RequestTooLargeError,
     ToolVersionRefusedError,
 )
-
-
-class ToolHandler(Protocol):
-    """Runs the client tools (kernel functions) a response calls; see ``_kernel_tools.ToolExecutor``."""
-
-    @property
-    def max_rounds(self) -> int:
-        """How many ``tool_use`` responses one turn answers at most."""
-        ...
-
-    def answer(
-        self, content: Sequence[dict[str, Any]], on_call: Callable[[ToolCallStep], None]
-    ) -> list[dict[str, Any]]:
-        """The ``tool_result`` blocks for the ``tool_use`` blocks of *content*."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class TurnSettings:
-    """What one turn is sent with."""
-
-    model: str
-    max_tokens: int
-    tool_version: str
-    stream: bool
-    folder: Path
-    max_continuations: int
-    extra_tools: tuple[dict[str, Any], ...] = ()  # tools beside code execution (web search, kernel functions)
-    skills: tuple[dict[str, Any], ...] = ()  # Agent Skills: the container goes as an object with them
-    options: Mapping[str, Any] = field(default_factory=dict)  # further request parameters (cache_control, ...)
-    budget: BudgetCheck | None = None  # cost caps: asked before every request of the turn
-    tool_handler: ToolHandler | None = None  # answers client tool calls (kernel functions); None: none offered
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRequest:
-    """Everything a turn starts from; the runner changes none of it."""
-
-    prompt: str
-    history: tuple[Message, ...]
-    container: ContainerInfo | None
-    attachments: tuple[UploadedFile, ...]
-    settings: TurnSettings
-    resume_paused: bool = False  # the history ends with a paused assistant turn: finish it first
-
-
-@dataclass(frozen=True, slots=True)
-class TurnOutcome:
-    """What a finished turn leaves behind, for the session to commit in one step."""
-
-    history: tuple[Message, ...]
-    container: ContainerInfo | None
-    steps: tuple[Step, ...]
-    files: tuple[OutputFile, ...]
-    usage: Usage
-    model: str
-    stop_reason: str | None
-    segments: int
-    notices: tuple[str, ...]
-    attached: tuple[UploadedFile, ...]  # files this turn put in the container
-    replaced: tuple[tuple[str, UploadedFile], ...] = ()  # (old file id, re-upload)
-    dropped: tuple[UploadedFile, ...] = ()  # files gone for good
-    container_restarted: bool = False
-    prompt_sent: bool = True
-    request_ids: tuple[str, ...] = ()
-    stop_details: dict[str, Any] | None = None
 
 
 @dataclass
@@ -144,6 +86,23 @@ class _Progress:
     dropped: list[UploadedFile] = field(default_factory=list)
     capped: bool = False  # a cost cap stopped the turn's continuations
     rounds: list[Message] = field(default_factory=list)  # answered tool_use turns: assistant, tool_result user
+
+
+@dataclass
+class _TurnState:
+    """The working parts of one run, handed to each of its steps (mutable, local to one run)."""
+
+    settings: TurnSettings
+    emit: EventListener
+    assembler: TurnAssembler
+    downloader: Downloader
+    progress: _Progress = field(default_factory=_Progress)
+    pending: list[tuple[str, Future[OutputFile]]] = field(default_factory=list)  # downloads not yet shown
+
+    def say(self, message: str) -> None:
+        """Tell the user something once: as a live notice now, and in the turn's notices."""
+        self.progress.notices.append(message)
+        self.emit(Notice(message))
 
 
 class TurnRunner:
@@ -169,82 +128,54 @@ class TurnRunner:
     def run(self, request: TurnRequest, emit: EventListener) -> TurnOutcome:
         """Run *request* to its end; raises on failure, leaving every input as it was."""
         settings = request.settings
-        progress = _Progress()
-        assembler = TurnAssembler(emit)
-        downloader = Downloader(self._client, settings.folder)
-        pending: list[tuple[str, Future[OutputFile]]] = []
-        say = _Speaker(progress, emit)
+        state = _TurnState(settings, emit, TurnAssembler(emit), Downloader(self._client, settings.folder))
+        progress = state.progress
         history = list(request.history)
         container = request.container
         restarted = False
         try:
             if container is not None and container.is_past_hard_limit():
-                say(f"The sandbox {container.id} is past its 30-day limit: starting a new one.")
+                state.say(f"The sandbox {container.id} is past its 30-day limit: starting a new one.")
                 container, restarted = None, True
             if request.resume_paused:
-                say("Claude's previous turn was paused: letting it finish first.")
+                state.say("Claude's previous turn was paused: letting it finish first.")
                 base, paused = history[:-1], list(history[-1]["content"])
-                assembler.seed(paused)
-                content, last, container = self._converse(
-                    base, paused, container, settings, assembler, downloader, pending, progress, emit
-                )
-                history = [*base, *progress.rounds, _assistant(content, last)]
+                state.assembler.seed(paused)
+                content, last, container = self._converse(base, paused, container, state)
+                history = [*base, *progress.rounds, assistant_message(content, last)]
                 if last.stop_reason == "pause_turn" and not progress.capped:
-                    say(
+                    state.say(
                         f"Claude is still working after {settings.max_continuations} more continuations: "
                         "your prompt was not sent yet. Run the cell again to let it go on."
                     )
-                    return self._outcome(
-                        request,
-                        history,
-                        container,
-                        assembler,
-                        downloader,
-                        pending,
-                        progress,
-                        last,
-                        (),
-                        restarted,
-                        prompt_sent=False,
-                    )
+                    return self._outcome(history, container, state, last, (), restarted, prompt_sent=False)
             attachments = list(request.attachments)
             if container is None and restarted:
-                attachments = self._reattach(progress, emit)
+                attachments = self._reattach(state)
             elif attachments:
                 checked = self._check_files(attachments)
-                self._note_check(checked, progress, emit)
+                self._note_check(checked, state)
                 attachments = list(checked.live)
             content, last, container, attachments, history, restarted = self._send_prompt(
-                request, history, container, attachments, restarted, assembler, downloader, pending, progress, emit
+                request, history, container, attachments, restarted, state
             )
             history = [
                 *history,
-                _user_message(request.prompt, attachments, committed=True),
+                user_message(request.prompt, attachments, committed=True),
                 *progress.rounds,
-                _assistant(content, last),
+                assistant_message(content, last),
             ]
             if last.stop_reason == "pause_turn" and not progress.capped:
-                say(
+                state.say(
                     f"Claude paused {settings.max_continuations + 1} times in this turn: run another cell "
                     "(any prompt) and it goes on from where it stopped first."
                 )
-            return self._outcome(
-                request,
-                history,
-                container,
-                assembler,
-                downloader,
-                pending,
-                progress,
-                last,
-                tuple(attachments),
-                restarted,
-            )
+            return self._outcome(history, container, state, last, tuple(attachments), restarted)
         except BaseException:
-            downloader.cancel()
+            state.downloader.cancel()
             raise
         finally:
-            downloader.close()
+            state.downloader.close()
 
     def _send_prompt(
         self,
@@ -253,21 +184,14 @@ class TurnRunner:
         container: ContainerInfo | None,
         attachments: list[UploadedFile],
         restarted: bool,
-        assembler: TurnAssembler,
-        downloader: Downloader,
-        pending: list[tuple[str, Future[OutputFile]]],
-        progress: _Progress,
-        emit: EventListener,
+        state: _TurnState,
     ) -> tuple[list[Message], Response, ContainerInfo | None, list[UploadedFile], list[Message], bool]:
         """Send the user's prompt; recover once from a lost attachment and once from a lost container."""
-        say = _Speaker(progress, emit)
         files_checked = container_recovered = recapped = False
         while True:
-            messages = [*history, _user_message(request.prompt, attachments)]
+            messages = [*history, user_message(request.prompt, attachments)]
             try:
-                content, last, new_container = self._converse(
-                    messages, [], container, request.settings, assembler, downloader, pending, progress, emit
-                )
+                content, last, new_container = self._converse(messages, [], container, state)
                 return content, last, new_container, attachments, history, restarted
             except ApiError as exc:
                 if isinstance(exc, _NOT_ABOUT_THE_CONTAINER) or exc.status is None:
@@ -276,14 +200,14 @@ class TurnRunner:
                     files_checked = True
                     checked = self._check_files(attachments)
                     if checked.replaced or checked.dropped:
-                        self._note_check(checked, progress, emit)
+                        self._note_check(checked, state)
                         attachments = list(checked.live)
                         continue
                 if container is not None and not container_recovered and _means_lost_container(exc):
                     container_recovered, restarted = True, True
                     lost, container = container.id, None
-                    attachments = self._reattach(progress, emit)
-                    say(
+                    attachments = self._reattach(state)
+                    state.say(
                         f"The sandbox {lost} has expired or is gone ({_short(exc)}): started a new one "
                         f"and attached {_count(len(attachments), 'file')} again. Variables and files made there "
                         "are gone."
@@ -295,7 +219,7 @@ class TurnRunner:
                     recapped = True
                     history = [{"role": "user", "content": [{"type": "text", "text": recap(history)}]}]
                     history.append({"role": "assistant", "content": [{"type": "text", "text": "Understood."}]})
-                    say(
+                    state.say(
                         "The API would not go on with this conversation in a new sandbox: continued in a new "
                         "conversation that starts with a recap of the earlier turns."
                     )
@@ -315,19 +239,15 @@ class TurnRunner:
         messages: list[Message],
         content: list[dict[str, Any]],
         container: ContainerInfo | None,
-        settings: TurnSettings,
-        assembler: TurnAssembler,
-        downloader: Downloader,
-        pending: list[tuple[str, Future[OutputFile]]],
-        progress: _Progress,
-        emit: EventListener,
+        state: _TurnState,
     ) -> tuple[list[dict[str, Any]], Response, ContainerInfo | None]:
         """Request, and continue after ``pause_turn`` by resending the paused turn last, unchanged."""
+        settings, progress, assembler = state.settings, state.progress, state.assembler
 
         def on_block(kind: Any, index: int, block: dict[str, Any]) -> None:
             for tool_use_id, file_id in assembler.on_block(kind, index, block):
-                pending.append((tool_use_id, downloader.submit(file_id)))
-            _harvest(pending, assembler)
+                state.pending.append((tool_use_id, state.downloader.submit(file_id)))
+            _harvest(state.pending, assembler)
 
         continuations = tool_rounds = 0
         response: Response | None = None
@@ -345,7 +265,7 @@ class TurnRunner:
                     )
                 if max_tokens <= 0 and response is not None:
                     progress.capped = True
-                    _Speaker(progress, emit)(
+                    state.say(
                         "Stopped continuing: this cell reached its cost cap. Run a cell with --force (or raise the "
                         "cap) and Claude goes on from where it paused."
                     )
@@ -370,15 +290,17 @@ class TurnRunner:
                 progress.request_ids.append(response.request_id)
             container = _next_container(container, response.container)
             for edit in response.context_edits:
-                _Speaker(progress, emit)(
+                state.say(
                     f"The API cleared {edit.get('cleared_tool_uses', 0)} old tool results "
                     f"({edit.get('cleared_input_tokens', 0):,} tokens) from what Claude reads; "
                     "your history is unchanged."
                 )
             handler = settings.tool_handler
-            if response.stop_reason == "tool_use" and handler is not None and _client_calls(content):
+            if response.stop_reason == "tool_use" and handler is not None and has_client_calls(content):
                 if tool_rounds >= handler.max_rounds:
-                    emit(Notice(f"Claude kept calling your functions after {tool_rounds} rounds: stopped the turn."))
+                    state.emit(
+                        Notice(f"Claude kept calling your functions after {tool_rounds} rounds: stopped the turn.")
+                    )
                     return content, response, container
                 tool_rounds += 1
                 # Results go back as a user message of only tool_result blocks, with the same tools and
@@ -390,38 +312,34 @@ class TurnRunner:
             if response.stop_reason != "pause_turn" or continuations >= settings.max_continuations:
                 return content, response, container
             continuations += 1
-            emit(Notice(f"Claude paused its turn; continuing ({continuations}/{settings.max_continuations})…"))
+            state.emit(Notice(f"Claude paused its turn; continuing ({continuations}/{settings.max_continuations})…"))
 
-    def _reattach(self, progress: _Progress, emit: EventListener) -> list[UploadedFile]:
+    def _reattach(self, state: _TurnState) -> list[UploadedFile]:
         checked = self._check_files(self._all_uploads())
-        self._note_check(checked, progress, emit)
+        self._note_check(checked, state)
         return list(checked.live)
 
-    def _note_check(self, checked: Checked, progress: _Progress, emit: EventListener) -> None:
-        progress.replaced.extend(checked.replaced)
-        progress.dropped.extend(checked.dropped)
-        say = _Speaker(progress, emit)
+    def _note_check(self, checked: Checked, state: _TurnState) -> None:
+        state.progress.replaced.extend(checked.replaced)
+        state.progress.dropped.extend(checked.dropped)
         for notice in checked.notices:
-            say(notice)
+            state.say(notice)
 
     def _outcome(
         self,
-        request: TurnRequest,
         history: list[Message],
         container: ContainerInfo | None,
-        assembler: TurnAssembler,
-        downloader: Downloader,
-        pending: list[tuple[str, Future[OutputFile]]],
-        progress: _Progress,
+        state: _TurnState,
         last: Response,
         attached: tuple[UploadedFile, ...],
         restarted: bool,
         *,
         prompt_sent: bool = True,
     ) -> TurnOutcome:
-        for tool_use_id, future in pending:
+        progress, assembler = state.progress, state.assembler
+        for tool_use_id, future in state.pending:
             assembler.attach_files(tool_use_id, [future.result()])
-        pending.clear()
+        state.pending.clear()
         files = tuple(
             file
             for step in assembler.steps
@@ -448,17 +366,6 @@ class TurnRunner:
         )
 
 
-class _Speaker:
-    """Tells the user something once: as a live notice now, and in the turn's notices."""
-
-    def __init__(self, progress: _Progress, emit: EventListener) -> None:
-        self._progress, self._emit = progress, emit
-
-    def __call__(self, message: str) -> None:
-        self._progress.notices.append(message)
-        self._emit(Notice(message))
-
-
 def _means_lost_container(exc: ApiError) -> bool:
     """Whether a failed request that named a container most likely failed because the container is gone.
 
@@ -483,40 +390,6 @@ def _harvest(pending: list[tuple[str, Future[OutputFile]]], assembler: TurnAssem
     for item in [item for item in pending if item[1].done()]:
         pending.remove(item)
         assembler.attach_files(item[0], [item[1].result()])
-
-
-def _assistant(content: list[dict[str, Any]], last: Response) -> Message:
-    """The assistant message to keep: a paused turn whole (it must go back unchanged), else only paired tool uses.
-
-    Client ``tool_use`` blocks left unanswered (no kernel functions, or too many rounds) are
-    dropped too, with the code that was waiting for them.
-    """
-    if last.stop_reason == "pause_turn":
-        return {"role": "assistant", "content": content}
-    if last.stop_reason == "tool_use":
-        content = [block for block in content if block.get("type") != "tool_use"]
-    kept = without_unpaired_tool_uses(content) or [{"type": "text", "text": "(stopped before answering)"}]
-    return {"role": "assistant", "content": kept}
-
-
-def _client_calls(content: Sequence[dict[str, Any]]) -> bool:
-    return any(block.get("type") == "tool_use" for block in content)
-
-
-def _user_message(prompt: str, attachments: Sequence[UploadedFile], *, committed: bool = False) -> Message:
-    """The user turn; as *committed* to history it names the files but holds no ``container_upload`` block.
-
-    ``container_upload`` blocks take effect in the turn being generated (pydantic-ai #7864); once
-    the files are in the container, a reference kept in history would only turn into a 404 when
-    the file is deleted or expires.
-    """
-    content: list[dict[str, Any]] = []
-    if not committed:
-        content = [{"type": "container_upload", "file_id": entry.file_id} for entry in attachments]
-    if attachments:
-        content.append({"type": "text", "text": describe_attachments(attachments)})
-    content.append({"type": "text", "text": prompt})
-    return {"role": "user", "content": content}
 
 
 def _short(exc: ApiError) -> str:

@@ -2,7 +2,10 @@
 
 Plain Python, usable without IPython (``from claude_magic import Session``). The session owns the
 state and commits it once per turn; ``_uploads.UploadManager`` does the uploading and
-``_runner.TurnRunner`` runs turns. Constructing a Session is cheap: the SDK is imported on first use.
+``_runner.TurnRunner`` runs turns. Its other methods come in mixins, one job each: uploads
+(``_session_files``), costs and compaction (``_long_session``), many inputs (``_session_map``),
+produced files (``_session_outputs``), Agent Skills (``_session_skills``) and recording
+(``_session_recording``). Constructing a Session is cheap: the SDK is imported on first use.
 """
 
 from __future__ import annotations
@@ -11,55 +14,37 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from claude_magic import _downloads as downloads
-from claude_magic._batch_types import BatchStatus
-from claude_magic._batches import DEFAULT_POLL_CEILING
 from claude_magic._client import DEFAULT_MODEL, ApiClient
 from claude_magic._context import RESULT_LIMIT
 from claude_magic._data_safety import Pseudonyms
 from claude_magic._kernel_tools import ToolLimits, turn_tools
-from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic._long_session import LongSessionMixin
-from claude_magic._map import MapDefaults, Mapper
-from claude_magic._map_values import Engine, MapResult, ProgressListener
 from claude_magic._registry import UploadRegistry, default_cache_dir
-from claude_magic._runner import TurnOutcome, TurnRequest, TurnRunner, TurnSettings
-from claude_magic._skills import (
-    ANTHROPIC_SKILLS,
-    SkillError,
-    SkillParam,
-    check_count,
-    merge,
-    parse_skills,
-    skill_folder_files,
-)
+from claude_magic._runner import TurnRunner
+from claude_magic._session_files import MAX_EXPIRES_IN, MIN_EXPIRES_IN, FilesMixin
+from claude_magic._session_map import MapMixin
+from claude_magic._session_outputs import OutputsMixin
+from claude_magic._session_recording import RecordingMixin
+from claude_magic._session_skills import SkillsMixin
+from claude_magic._skills import SkillParam, parse_skills
 from claude_magic._tool_versions import tool_version_for
 from claude_magic._turn_memory import TurnLog
+from claude_magic._turn_values import TurnOutcome, TurnRequest, TurnSettings
 from claude_magic._uploads import DEFAULT_MEMORY_LIMIT, UploadManager
-from claude_magic.errors import ClaudeMagicError, MissingApiKeyError, UnknownFileError
-from claude_magic.results import (
-    ContainerInfo,
-    OutputFile,
-    ProducedFile,
-    RemoteFile,
-    SkillInfo,
-    Turn,
-    TurnEvent,
-    UploadBatch,
-    UploadedFile,
-)
+from claude_magic.errors import ClaudeMagicError, MissingApiKeyError
+from claude_magic.results import ContainerInfo, ProducedFile, Turn, TurnEvent, UploadedFile
+
+__all__ = ["DEFAULT_MAX_TOKENS", "MAX_EXPIRES_IN", "MIN_EXPIRES_IN", "EventListener", "Session"]
 
 EventListener = Callable[[TurnEvent], None]
 
 DEFAULT_MAX_TOKENS = 16_384  # under the SDK's non-streaming ceiling, so --no-stream works too
-MIN_EXPIRES_IN, MAX_EXPIRES_IN = 3600, 7_776_000  # one hour to ninety days (Files API, api-spec §2.1)
 
 
-class Session(LongSessionMixin):
+class Session(LongSessionMixin, FilesMixin, MapMixin, OutputsMixin, SkillsMixin, RecordingMixin):
     """A conversation with Claude's code execution tool, with uploads kept by file id.
 
     Parameters
@@ -186,20 +171,6 @@ class Session(LongSessionMixin):
         return self._container_skills
 
     @property
-    def expires_in_seconds(self) -> int | None:
-        """Seconds after which the server deletes new uploads; None: kept until deleted."""
-        return self._files.expires_in_seconds
-
-    @expires_in_seconds.setter
-    def expires_in_seconds(self, value: int | None) -> None:
-        if value is not None and not MIN_EXPIRES_IN <= value <= MAX_EXPIRES_IN:
-            raise ClaudeMagicError(
-                f"expires_in_seconds must be between {MIN_EXPIRES_IN} (one hour) and {MAX_EXPIRES_IN} "
-                f"(ninety days), not {value}."
-            )
-        self._files.expires_in_seconds = value
-
-    @property
     def history(self) -> list[dict[str, Any]]:
         """The conversation as sent to the API (a copy)."""
         return [dict(message) for message in self._messages]
@@ -243,34 +214,6 @@ class Session(LongSessionMixin):
                 http_client=self._recording,
             )  # fmt: skip
         return self._client
-
-    @property
-    def recording(self) -> Path | None:
-        """The cassette folder being recorded into, or None."""
-        return self._recording.cassette_dir if self._recording is not None else None
-
-    def record(self, cassette_dir: str | os.PathLike[str]) -> None:
-        """Record every HTTP exchange from now on into *cassette_dir* (replaced on the first exchange).
-
-        The conversation, the container and the uploads carry on: only the transport changes.
-        """
-        from claude_magic._recording import recording_http_client
-
-        with self._lock:
-            if self._recording is not None:
-                raise ClaudeMagicError(f"Already recording into {self.recording}: stop that recording first.")
-            self._recording = recording_http_client(cassette_dir)
-            self._drop_client()
-
-    def stop_recording(self) -> tuple[Path, int, int]:
-        """Stop recording; returns the cassette folder, the exchanges recorded and those that came from a replay."""
-        with self._lock:
-            if self._recording is None:
-                raise ClaudeMagicError("Not recording: start with Session.record(path) or %claude_record PATH.")
-            recording, self._recording = self._recording, None
-            self._drop_client()
-        recording.close()
-        return recording.cassette_dir, recording.recorded, recording.replayed
 
     def _drop_client(self) -> None:
         if self._client is not None:
@@ -334,226 +277,11 @@ class Session(LongSessionMixin):
             "belong to the old one (upload them again here)."
         )
 
-    def export_inputs(self, folder: Path) -> list[Path]:
-        """Copy this session's uploaded files into *folder*, so exported code can run locally."""
-        written: list[Path] = []
-        for entry in self._uploads.values():
-            source = self._files.source(entry)
-            if source is None:
-                continue
-            target = folder / downloads.safe_filename(entry.name)
-            folder.mkdir(parents=True, exist_ok=True)
-            with source.open() as stream:
-                target.write_bytes(stream.read())
-            written.append(target)
-        return written
-
     def close(self) -> None:
         """Release the HTTP pool."""
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    # Files
-
-    def upload(self, value: Any, *, name: str | None = None, fmt: DataFrameFormat | None = None) -> UploadBatch:
-        """Upload a DataFrame, path, glob, list of paths or (name, bytes); bytes already sent are reused.
-
-        Files are checked (size, existence) before anything is sent; the next turn attaches them.
-        """
-        prepared = prepare(value, name=name, fmt=fmt, known=self.known_frame)
-        return UploadBatch(tuple(self.upload_file(local) for local in prepared))
-
-    def known_frame(self, fingerprint: str, name: str) -> LocalFile | None:
-        """A file this session made from a DataFrame with the same content, so it is not serialised again."""
-        return self._files.known_frame(fingerprint, name)
-
-    def upload_file(self, local: LocalFile) -> UploadedFile:
-        """Upload one prepared file unless the server already holds the same bytes under the same name."""
-        entry = self._files.upload(local)
-        with self._lock:
-            already_attached = entry.file_id in self._uploads and entry.file_id not in self._pending
-            # Same name, new bytes: the new upload replaces the old one in this session.
-            for file_id, other in list(self._uploads.items()):
-                if other.name == entry.name and file_id != entry.file_id:
-                    del self._uploads[file_id]
-                    self._pending.pop(file_id, None)
-                    self._files.release(other)
-            self._uploads[entry.file_id] = entry
-            if not already_attached or self._container is None:
-                self._pending[entry.file_id] = entry
-        return entry
-
-    def attach(self, names: Iterable[str]) -> None:
-        """Choose exactly which of this session's files the next turn attaches (by name or file id)."""
-        chosen = [self._lookup(name) for name in names]
-        with self._lock:
-            self._pending = {entry.file_id: entry for entry in chosen}
-
-    def find(self, name_or_id: str) -> UploadedFile:
-        """An uploaded file by name or file id (this session's first, then the registry's)."""
-        try:
-            return self._lookup(name_or_id)
-        except UnknownFileError:
-            found = self._files.find(name_or_id)
-            if found is None:
-                raise
-            return found
-
-    def delete(self, name_or_id: str) -> UploadedFile:
-        """Delete an uploaded file from the server, the registry and this session.
-
-        The container keeps the copy it already has; later turns never refer to the deleted id.
-        """
-        entry = self.find(name_or_id)
-        self._files.delete(entry)
-        with self._lock:
-            self._uploads.pop(entry.file_id, None)
-            self._pending.pop(entry.file_id, None)
-        return entry
-
-    def remote_files(self) -> list[RemoteFile]:
-        """Every file the server holds for this key, newest first."""
-        return self.client.list_files()
-
-    def download(self, file_id: str, folder: str | os.PathLike[str] | None = None) -> OutputFile:
-        """Download one sandbox-produced file into *folder* (default: ``download_dir``)."""
-        fetcher = downloads.Downloader(self.client, Path(folder) if folder is not None else self.download_dir)
-        try:
-            file = fetcher.fetch(file_id)
-        finally:
-            fetcher.close()
-        if file.error is not None:
-            raise ClaudeMagicError(
-                f"Could not download {file_id}: {file.error}. Only files Claude's code produced can be downloaded."
-            )
-        return file
-
-    # Many inputs (``_map``): one request per input, on the Message Batches API or concurrently
-
-    def map(
-        self,
-        prompt: str,
-        inputs: Any,
-        *,
-        engine: Engine = "batch",
-        concurrency: int = 8,
-        name: str | None = None,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        tool_version: str | None = None,
-        download_dir: str | os.PathLike[str] | None = None,
-        fmt: DataFrameFormat | None = None,
-        on_progress: ProgressListener | None = None,
-        poll_interval: float = DEFAULT_POLL_CEILING,
-    ) -> MapResult:
-        """Run the same prompt over each input, each in its own request and container.
-
-        *inputs* is a glob or path, a list of paths or DataFrames, or a dict name → DataFrame or
-        path; each is uploaded once (reused when already uploaded). ``{{item}}`` in *prompt* is
-        the input's name. ``engine="batch"`` sends one Message Batch (half-price tokens; most end
-        within an hour); ``"sync"`` runs *concurrency* ordinary streamed turns at once. Output
-        files go to ``<download_dir>/<name>/<input>/``. An input that errors or expires is that
-        row's status, not an exception. The run is recorded, so ``resume_map`` collects a batch
-        after a restart and ``retry_map`` reruns what failed; a ``KeyboardInterrupt`` while
-        waiting leaves the batch running (its note says how to resume or cancel).
-        *poll_interval* is the longest wait between two polls of a batch.
-        """
-        defaults = MapDefaults(
-            model=model or self.model,
-            max_tokens=max_tokens or self.max_tokens,
-            tool_version=tool_version or self.tool_version,
-            download_dir=Path(download_dir) if download_dir is not None else self.download_dir,
-            max_continuations=self.max_continuations,
-        )
-        mapper = Mapper(lambda: self.client, self._files, poll_ceiling=poll_interval)
-        return mapper.map(
-            prompt,
-            inputs,
-            defaults,
-            engine=engine,
-            concurrency=concurrency,
-            name=name,
-            fmt=fmt,
-            on_progress=on_progress,
-        )
-
-    def resume_map(
-        self,
-        batch_id: str | None = None,
-        *,
-        concurrency: int = 8,
-        on_progress: ProgressListener | None = None,
-        poll_interval: float = DEFAULT_POLL_CEILING,
-    ) -> MapResult:
-        """Wait for a batch this machine started (the newest not yet collected by default) and collect it."""
-        mapper = Mapper(lambda: self.client, self._files, poll_ceiling=poll_interval)
-        return mapper.resume(batch_id, concurrency=concurrency, on_progress=on_progress)
-
-    def cancel_map(self, batch_id: str) -> BatchStatus:
-        """Cancel a batch; what finished before can still be collected with ``resume_map``."""
-        return Mapper(lambda: self.client, self._files).cancel(batch_id)
-
-    def retry_map(
-        self,
-        previous: Any,
-        *,
-        engine: Engine | None = None,
-        concurrency: int = 8,
-        on_progress: ProgressListener | None = None,
-        poll_interval: float = DEFAULT_POLL_CEILING,
-    ) -> MapResult:
-        """Rerun the inputs of *previous* (a ``MapResult``, its ``frame`` or a run id) that did not succeed.
-
-        Returns every input: the earlier successes with the new results in place of the failures.
-        """
-        mapper = Mapper(lambda: self.client, self._files, poll_ceiling=poll_interval)
-        return mapper.retry(previous, engine=engine, concurrency=concurrency, on_progress=on_progress)
-
-    def produced_files(self) -> tuple[ProducedFile, ...]:
-        """Every file Claude's code produced in this session, oldest first, with its turn (resets included)."""
-        with self._lock:
-            return tuple(self._produced)
-
-    def prune_outputs(self, file_ids: Iterable[str] | None = None) -> tuple[ProducedFile, ...]:
-        """Delete produced files from the server (they count against the organisation's storage).
-
-        Only files still on the server are deleted (all, or those in *file_ids*); the local copies
-        stay. Returns the files deleted now.
-        """
-        wanted = set(file_ids) if file_ids is not None else None
-        with self._lock:
-            chosen = [
-                item for item in self._produced
-                if not item.deleted and (wanted is None or item.file.file_id in wanted)
-            ]  # fmt: skip
-        for item in chosen:
-            self.client.delete(item.file.file_id)
-        done = {item.file.file_id for item in chosen}
-        with self._lock:
-            self._produced = [
-                replace(item, deleted=True) if item.file.file_id in done else item for item in self._produced
-            ]
-        return tuple(replace(item, deleted=True) for item in chosen)
-
-    # Agent Skills
-
-    def list_skills(self, source: str | None = None) -> list[SkillInfo]:
-        """The skills this key can load: Anthropic's and custom ones (or one *source*)."""
-        return self.client.list_skills(source)
-
-    def add_skill(self, folder: str | os.PathLike[str], *, display_name: str | None = None) -> SkillInfo:
-        """Upload the folder as a custom skill (``SKILL.md`` at its root); use its id with ``skills=``."""
-        return self.client.create_skill(skill_folder_files(Path(folder)), display_name=display_name)
-
-    def remove_skill(self, skill_id: str) -> None:
-        """Delete a custom skill and its versions from the server."""
-        if skill_id.lower() in ANTHROPIC_SKILLS:
-            raise SkillError(f"{skill_id} is one of Anthropic's skills: only custom skills can be removed.")
-        if not skill_id.startswith("skill_"):
-            raise SkillError(f"{skill_id!r} is not a custom skill's id (skill_...): %claude_skills lists them.")
-        if not self.client.delete_skill(skill_id):
-            raise SkillError(f"No custom skill {skill_id} on the server (already removed?).")
 
     # Turns
 
@@ -600,10 +328,7 @@ class Session(LongSessionMixin):
             context_settings = self.context_settings(think=think, effort=effort)
         except ValueError as exc:
             raise ClaudeMagicError(f"{exc}.") from None
-        requested = parse_skills(skills) if skills is not None else self.skills
-        with self._lock:
-            loaded = () if new else self._container_skills
-        chosen_skills = check_count(merge(loaded, requested))
+        chosen_skills = self._turn_skills(skills, fresh=new)
         extra = turn_tools(
             chosen_model,
             chosen_version,
@@ -646,20 +371,10 @@ class Session(LongSessionMixin):
         runner = TurnRunner(client, self._files.check, lambda: tuple(self._uploads.values()))
         request = TurnRequest(prompt, history, container, attachments, settings, resume_paused=paused)
         outcome = runner.run(request, on_event or (lambda event: None))
-        turn = Turn(
-            prompt=prompt,
-            steps=outcome.steps,
-            model=outcome.model,
-            files=outcome.files,
-            usage=outcome.usage,
-            container=outcome.container,
-            stop_reason=outcome.stop_reason,
+        turn = outcome.as_turn(
+            prompt,
             duration=time.monotonic() - started,
-            segments=outcome.segments,
-            container_restarted=outcome.container_restarted,
-            notices=outcome.notices,
             tool_version=settings.tool_version,
-            request_ids=outcome.request_ids,
             server_tools=extra.server_tools,
         )
         outcome, turn = self._finish_long_turn(
@@ -681,10 +396,7 @@ class Session(LongSessionMixin):
             if fresh:
                 self._turns.clear()
             self._container_skills = skills if outcome.container is not None else ()
-            self._turn_number += 1
-            self._produced.extend(
-                ProducedFile(_light(file), self._turn_number) for file in turn.files if file.error is None
-            )
+            self._note_produced(turn)
             self._messages = outcome.history
             self._container = outcome.container
             self._paused = outcome.stop_reason == "pause_turn"
@@ -705,17 +417,6 @@ class Session(LongSessionMixin):
                 if fresh or outcome.container_restarted:
                     self._pending = {}
             self._turns.append(turn)
-
-    def _lookup(self, name_or_id: str) -> UploadedFile:
-        for entry in reversed(self._uploads.values()):
-            if name_or_id in (entry.name, entry.file_id):
-                return entry
-        raise UnknownFileError(name_or_id, known=[entry.name for entry in self._uploads.values()])
-
-
-def _light(file: OutputFile) -> OutputFile:
-    """*file* without its bytes when it is saved on disk (the gallery reads thumbnails from there)."""
-    return replace(file, data=None) if file.path is not None else file
 
 
 def _swapped(files: dict[str, UploadedFile], old_id: str, fresh: UploadedFile) -> dict[str, UploadedFile]:
