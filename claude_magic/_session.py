@@ -353,6 +353,7 @@ class Session(LongSessionMixin, FilesMixin, MapMixin, OutputsMixin, SkillsMixin,
             prompt=prompt,
             attachments=attachments,
             force=force,
+            extra_tools=extra.params,
         )
         settings = TurnSettings(
             model=chosen_model,
