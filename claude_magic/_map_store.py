@@ -14,11 +14,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from claude_magic._registry import transaction
 from claude_magic.results import UploadedFile
 
 _SCHEMA = """
@@ -162,16 +163,8 @@ class MapStore:
         for custom_id, text in rows:
             yield _item(custom_id, text)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, self._lock)
 
 
 def new_run_id() -> str:

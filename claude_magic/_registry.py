@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,19 @@ def default_cache_dir() -> Path:
         return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "claude_magic"
+
+
+@contextmanager
+def transaction(path: Path, lock: threading.Lock) -> Iterator[sqlite3.Connection]:
+    """One short ``BEGIN IMMEDIATE`` transaction on a fresh connection (connections are not shared across threads)."""
+    with lock, closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
 
 def scope_of(fingerprint: str, base_url: str) -> str:
@@ -118,17 +131,8 @@ class UploadRegistry:
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short transaction on a fresh connection (connections are not shared across threads)."""
-        with self._lock, closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, self._lock)
 
     def _import_json_manifest(self, folder: Path) -> None:
         """Take over the JSON manifest earlier versions wrote for this scope, once."""
