@@ -29,6 +29,8 @@ CORE = [
     "claude_magic._session",
     "claude_magic.testing",
 ]
+# The IPython adapter: ClaudeMagics, its families of magics, and what they share.
+MAGICS_MODULES = ("_magics.py", "_magics_args.py", "_magics_files.py", "_magics_session.py")
 
 
 @pytest.mark.parametrize("module", CORE)
@@ -67,9 +69,9 @@ def _package_modules() -> list[Path]:
     ("dependency", "owners"),
     [
         ("anthropic", {"_client/*.py"}),  # only modules of the ``_client`` package
-        ("IPython", {"_magics.py", "__init__.py"}),
+        ("IPython", {*MAGICS_MODULES, "__init__.py"}),
         ("ipywidgets", {"widgets.py"}),
-        ("traitlets", {"_magics.py"}),
+        ("traitlets", set(MAGICS_MODULES)),
     ],
 )
 def test_one_owner_per_dependency(dependency: str, owners: set[str]) -> None:

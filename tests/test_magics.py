@@ -657,11 +657,15 @@ def test_loading_needs_no_key_and_no_network(standin: StandIn, tmp_path: Path, m
 def test_unload_removes_every_trace(shell: InteractiveShell) -> None:
     instance = magics(shell)
     assert instance in shell.configurables
+    families = [m for m in shell.magics_manager.registry.values() if type(m).__module__.startswith("claude_magic")]
+    assert len(families) == 3  # ClaudeMagics and its two families of magics
     ok(shell, "%unload_ext claude_magic")
     assert "ClaudeMagics" not in shell.magics_manager.registry
+    assert not [m for m in shell.magics_manager.registry.values() if type(m).__module__.startswith("claude_magic")]
     for kind in ("line", "cell"):
         assert not [name for name in shell.magics_manager.magics[kind] if name.startswith("claude_")]
     assert instance not in shell.configurables
+    assert not [c for c in shell.configurables if type(c).__module__.startswith("claude_magic")]
     assert "claude_magic" not in shell.extension_manager.loaded
     result, _ = run(shell, "%%claude_exec\nhi")
     assert result.error_in_exec is not None  # the magic is gone
@@ -678,6 +682,8 @@ def test_reload_leaves_a_clean_working_state(shell: InteractiveShell, standin: S
     assert new.session.history == []
     assert new.session.container is None
     assert [c for c in shell.configurables if type(c).__name__ == "ClaudeMagics"] == [new]
+    ours = [c for c in shell.configurables if type(c).__module__.startswith("claude_magic")]
+    assert len(ours) == 3 and all(getattr(c, "_owner", new) is new for c in ours)  # the families use the new one
     assert "after" in plain(ok(shell, "%%claude_exec\nAfter."))
     last = posts(standin)[-1].json
     assert last is not None
