@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from claude_magic._registry import transaction
+from claude_magic._registry import open_database, transaction
 from claude_magic.results import UploadedFile
 
 _SCHEMA = """
@@ -98,8 +98,7 @@ class MapStore:
         self.scope = scope
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as db:
-            db.executescript(_SCHEMA)
+        open_database(path, _SCHEMA)
 
     def add(self, run: MapRun, items: Sequence[RunItem]) -> None:
         """Record a run and its items in one transaction."""

@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import asdict, fields
@@ -43,6 +44,25 @@ def default_cache_dir() -> Path:
         return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "claude_magic"
+
+
+def open_database(path: Path, schema: str) -> None:
+    """Create *schema* in the database at *path*, in WAL mode (persistent: readers never block the writer).
+
+    Switching the journal mode needs the database to itself, and SQLite answers "database is
+    locked" at once, without its busy timeout, while another connection is in the middle of
+    something (two kernels, or a map's first uploads, opening a new database together): retry.
+    """
+    for attempt in range(200):
+        try:
+            with closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(schema)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 199:
+                raise
+            time.sleep(0.005 * (1 + attempt % 10))
 
 
 @contextmanager
@@ -79,9 +99,7 @@ class UploadRegistry:
         self.scope = scope_of(fingerprint, base_url)
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
-            db.executescript(_SCHEMA)
+        open_database(self.path, _SCHEMA)
         self._import_json_manifest(folder)
 
     @staticmethod

@@ -83,3 +83,32 @@ def test_a_json_manifest_from_an_earlier_version_is_taken_over(tmp_path: Path) -
     legacy.write_text(json.dumps({"version": 1, "files": [asdict(entry(7))]}))
     registry = UploadRegistry(tmp_path, fingerprint="k", base_url="u")
     assert list(registry) == [entry(7)] and not legacy.exists()
+
+
+def test_first_opens_from_many_threads_never_find_the_database_locked(tmp_path: Path) -> None:
+    """The registry and the map store opening one new database at once (a map's first uploads) must both succeed."""
+    import threading
+
+    from claude_magic._map_store import MapStore
+
+    for trial in range(25):
+        folder = tmp_path / f"cache{trial}"
+        failures: list[BaseException] = []
+
+        def open_and_write(number: int, folder: Path = folder, failures: list[BaseException] = failures) -> None:
+            try:
+                if number % 2:
+                    UploadRegistry(folder, fingerprint="k", base_url="u").put(entry(number))
+                else:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    MapStore(folder / "uploads.sqlite3", "scope")
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_and_write, args=(number,)) for number in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == [], failures
+        assert len(UploadRegistry(folder, fingerprint="k", base_url="u")) == 4
