@@ -901,3 +901,20 @@ def test_footer_shows_the_session_total_once_there_is_more_than_one_turn() -> No
         Turn(prompt="p", steps=(), model="claude-sonnet-5", session_usage=SessionUsage(turns=1, cost=0.01))
     )
     assert "session" not in first["text/plain"]
+
+
+def test_file_lexers_are_picked_by_extension() -> None:
+    from claude_magic._render._highlight import _lexer_name_for, highlight
+
+    assert [_lexer_name_for(name) for name in ("a.py", "b.CSV", "run.sh", "c\\d.json", "x.rs", "x.weird")] == [
+        "python",
+        "text",
+        "bash",
+        "json",
+        "rust",
+        "text",
+    ]
+    python = str(highlight("def f():\n    return 1", filename="/tmp/cell_1.py"))
+    assert "font-weight: bold" in python and "def" in python
+    text = str(highlight("a,b\n1,<2>", filename="table.csv"))
+    assert text == "a,b\n1,&lt;2&gt;"

@@ -7,6 +7,7 @@ pygments escapes the text it highlights; its output is wrapped in ``Markup`` onl
 from __future__ import annotations
 
 import functools
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Final
 
 from claude_magic._format import plural
@@ -53,11 +54,32 @@ def _formatter() -> HtmlFormatter[str]:
     return HtmlFormatter(nowrap=True, noclasses=True, style=JupyterVariables)
 
 
+# The files Claude's sandbox writes most, by extension: named directly, so the first edit step
+# does not pay pygments' scan of every lexer (about half a second, issue "Benchmarks").
+_LEXER_BY_SUFFIX: Final = {
+    ".py": "python", ".sh": "bash", ".bash": "bash", ".json": "json", ".md": "markdown", ".txt": "text",
+    ".csv": "text", ".tsv": "text", ".log": "text", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml",
+    ".html": "html", ".js": "javascript", ".sql": "sql", ".r": "r", ".ini": "ini", ".xml": "xml",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _lexer_name_for(filename: str) -> str:
+    """A pygments lexer alias for a file name, by extension (the table first, pygments' patterns else)."""
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    if suffix in _LEXER_BY_SUFFIX:
+        return _LEXER_BY_SUFFIX[suffix]
+    from pygments.lexers import find_lexer_class_for_filename
+
+    found = find_lexer_class_for_filename(filename)
+    return found.aliases[0] if found is not None and found.aliases else "text"
+
+
 def highlight(code: str, *, language: str | None = None, filename: str | None = None) -> Markup:
     """Highlight ``code`` as inline-styled HTML spans (plain escaped text for an unknown language)."""
     from pygments import highlight as pygments_highlight
     from pygments.lexer import Lexer
-    from pygments.lexers import TextLexer, get_lexer_by_name, get_lexer_for_filename
+    from pygments.lexers import TextLexer, get_lexer_by_name
     from pygments.util import ClassNotFound
 
     lexer: Lexer = TextLexer(stripnl=False)
@@ -65,7 +87,7 @@ def highlight(code: str, *, language: str | None = None, filename: str | None = 
         if language:
             lexer = get_lexer_by_name(language, stripnl=False)
         elif filename:
-            lexer = get_lexer_for_filename(filename, code, stripnl=False)
+            lexer = get_lexer_by_name(_lexer_name_for(filename), stripnl=False)
     except ClassNotFound:
         pass
     # pygments escapes &, <, >, " and ' in the code it formats.
