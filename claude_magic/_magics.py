@@ -14,7 +14,7 @@ import contextlib
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
@@ -24,8 +24,8 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, observe, vali
 
 from claude_magic import _magic_input as checks
 from claude_magic import _render as render
-from claude_magic._client import DEFAULT_MODEL
 from claude_magic._context import EFFORTS, RESULT_LIMIT
+from claude_magic._defaults import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, MAX_EXPIRES_IN, MIN_EXPIRES_IN
 from claude_magic._live import INTERRUPTED, choose_view
 from claude_magic._magics_args import (
     MagicsFamily,
@@ -40,9 +40,11 @@ from claude_magic._magics_args import (
 from claude_magic._magics_files import ClaudeFileMagics
 from claude_magic._magics_session import ClaudeSessionMagics
 from claude_magic._manifest import DownloadManifest, cell_key
-from claude_magic._session import DEFAULT_MAX_TOKENS, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Session
 from claude_magic._skills import SkillError, parse_skills
 from claude_magic.results import Turn
+
+if TYPE_CHECKING:
+    from claude_magic._session import Session
 
 # The families registered beside ClaudeMagics; each uses its settings and session.
 _FAMILIES: tuple[type[MagicsFamily], ...] = (ClaudeFileMagics, ClaudeSessionMagics)
@@ -191,6 +193,8 @@ class ClaudeMagics(Magics):
         return self._session
 
     def _new_session(self) -> Session:
+        from claude_magic._session import Session  # the SDK-facing core, on first use only
+
         session = Session(
             model=self.model,
             max_tokens=self.max_tokens,

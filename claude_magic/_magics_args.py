@@ -169,6 +169,8 @@ def warm_imports() -> None:
     """
     warm_up()
     with contextlib.suppress(Exception):  # warming is best effort: the first cell does the same work
+        import claude_magic._session  # noqa: F401  (deferred by the magics so %load_ext stays quick)
+
         sample = Execution(stdout="ok\n", return_code=0)
         for step in (
             TextStep("Warming **up**."),

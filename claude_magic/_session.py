@@ -20,11 +20,12 @@ from typing import Any
 from claude_magic._client import DEFAULT_MODEL, ApiClient
 from claude_magic._context import RESULT_LIMIT
 from claude_magic._data_safety import Pseudonyms
+from claude_magic._defaults import DEFAULT_MAX_TOKENS, MAX_EXPIRES_IN, MIN_EXPIRES_IN
 from claude_magic._kernel_tools import ToolLimits, turn_tools
 from claude_magic._long_session import LongSessionMixin
 from claude_magic._registry import UploadRegistry, default_cache_dir
 from claude_magic._runner import TurnRunner
-from claude_magic._session_files import MAX_EXPIRES_IN, MIN_EXPIRES_IN, FilesMixin
+from claude_magic._session_files import FilesMixin
 from claude_magic._session_map import MapMixin
 from claude_magic._session_outputs import OutputsMixin
 from claude_magic._session_recording import RecordingMixin
@@ -40,8 +41,6 @@ from claude_magic.results import ContainerInfo, ProducedFile, Turn, TurnEvent, U
 __all__ = ["DEFAULT_MAX_TOKENS", "MAX_EXPIRES_IN", "MIN_EXPIRES_IN", "EventListener", "Session"]
 
 EventListener = Callable[[TurnEvent], None]
-
-DEFAULT_MAX_TOKENS = 16_384  # under the SDK's non-streaming ceiling, so --no-stream works too
 
 
 class Session(LongSessionMixin, FilesMixin, MapMixin, OutputsMixin, SkillsMixin, RecordingMixin):

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_magic import _downloads as downloads
+from claude_magic._defaults import MAX_EXPIRES_IN, MIN_EXPIRES_IN
 from claude_magic._local_files import DataFrameFormat, LocalFile, prepare
 from claude_magic.errors import ClaudeMagicError, UnknownFileError
 from claude_magic.results import ContainerInfo, UploadBatch, UploadedFile
 
 if TYPE_CHECKING:
     from claude_magic._uploads import UploadManager
-
-MIN_EXPIRES_IN, MAX_EXPIRES_IN = 3600, 7_776_000  # one hour to ninety days (Files API, api-spec §2.1)
 
 
 class FilesMixin:

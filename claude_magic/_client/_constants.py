@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-DEFAULT_MODEL = "claude-sonnet-5"
+from claude_magic._defaults import DEFAULT_MODEL as DEFAULT_MODEL
+
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 CODE_EXECUTION_TOOLS = frozenset({"code_execution", "bash_code_execution", "text_editor_code_execution"})
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Final
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Final
 
 from claude_magic._render._highlight import source
 from claude_magic._render._html import Markup, div
 from claude_magic._render._text import clean
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 _SAFE_LINK: Final = re.compile(r"(?:https?://|#)", re.IGNORECASE)
 _LANGUAGE: Final = re.compile(r"[\w+#.-]+")
@@ -34,6 +35,8 @@ def _highlight_fence(code: str, language: str, attrs: str) -> str:
 
 @functools.cache
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # on the first Markdown shown: importing the renderer stays cheap
+
     parser = MarkdownIt("commonmark", {"html": False, "highlight": _highlight_fence})
     parser.enable(["table", "strikethrough"]).disable("image")
     parser.validateLink = _validate_link  # type: ignore[method-assign]
