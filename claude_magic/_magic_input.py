@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from claude_magic._format import plural
 from claude_magic._local_files import LocalFile, is_dataframe
 from claude_magic.results import Turn, UploadedFile
 
@@ -112,8 +113,7 @@ def chosen_turns(numbers: Sequence[int] | None, turns: Sequence[Turn]) -> list[T
     wrong = [number for number in numbers or () if not 1 <= number <= count]
     if wrong:
         raise InputError(
-            f"There is no turn {wrong[0]}: this session has {count} turn{'s' if count != 1 else ''}, "
-            f"pick --turn between 1 and {count}."
+            f"There is no turn {wrong[0]}: this session has {plural(count, 'turn')}, pick --turn between 1 and {count}."
         )
     return [turns[number - 1] for number in numbers] if numbers else list(turns)
 

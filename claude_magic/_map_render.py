@@ -12,6 +12,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from claude_magic._format import plural
 from claude_magic._map_values import MapItem, MapResult
 
 MAX_ROWS = 50  # rows shown; the DataFrame (--out) holds every one
@@ -43,7 +44,7 @@ def _plain(result: MapResult) -> str:
     lines = [_headline(result)]
     for item in result.items[:MAX_ROWS]:
         detail = item.error or _shorten(item.text, 80)
-        files = f" [{len(item.files)} file{'s' if len(item.files) != 1 else ''}]" if item.files else ""
+        files = f" [{plural(len(item.files), 'file')}]" if item.files else ""
         lines.append(f"  {item.name}: {item.status}{files} {detail}".rstrip())
     if len(result.items) > MAX_ROWS:
         lines.append(f"  … and {len(result.items) - MAX_ROWS} more (all in the DataFrame: --out VAR)")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from claude_magic._disk_search import DiskSearch
+from claude_magic._format import plural
 from claude_magic.results import human_size
 
 if TYPE_CHECKING:
@@ -75,11 +76,6 @@ def in_container_ids(session: Session) -> set[str]:
     return {entry.file_id for entry in session.in_container}
 
 
-def count(number: int, noun: str) -> str:
-    """``1 file``, ``2 files``."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def summary_text(entries: Sequence[PickerEntry]) -> str:
     """One line on what the session holds, e.g. ``3 files uploaded: 2 attached next turn, 1 in the container.``"""
     uploaded = [entry for entry in entries if entry.file_id]
@@ -88,7 +84,7 @@ def summary_text(entries: Sequence[PickerEntry]) -> str:
     attached = sum(entry.where == NEXT_TURN for entry in uploaded)
     there = sum(entry.where == IN_CONTAINER for entry in uploaded)
     parts = [f"{attached} {NEXT_TURN}"] + ([f"{there} {IN_CONTAINER}"] if there else [])
-    return f"{count(len(uploaded), 'file')} uploaded: {', '.join(parts)}."
+    return f"{plural(len(uploaded), 'file')} uploaded: {', '.join(parts)}."
 
 
 def plain_text(entries: Sequence[PickerEntry]) -> str:
@@ -130,13 +126,13 @@ def find_message(found: DiskSearch, pattern: str) -> tuple[str, bool]:
     number = len(found.paths)
     if found.stopped:
         return (
-            f"Showing the first {count(number, 'file')} matching {pattern}{where}: {found.stopped}. "
+            f"Showing the first {plural(number, 'file')} matching {pattern}{where}: {found.stopped}. "
             "Narrow the pattern (e.g. data/*.csv) to see the rest.",
             True,
         )
     if number:
         verb = "matches" if number == 1 else "match"
-        return f"{count(number, 'file')} {verb} {pattern}{where}: select some and press Upload selected.", False
+        return f"{plural(number, 'file')} {verb} {pattern}{where}: select some and press Upload selected.", False
     return f"No file matches {pattern}{where}.", False
 
 

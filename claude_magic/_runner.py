@@ -18,6 +18,7 @@ from typing import Any
 
 from claude_magic._client import ApiClient
 from claude_magic._downloads import Downloader
+from claude_magic._format import plural
 from claude_magic._prompts import recap
 from claude_magic._turn_messages import assistant_message, has_client_calls, user_message
 from claude_magic._turn_values import BudgetCheck, Message, ToolHandler, TurnOutcome, TurnRequest, TurnSettings
@@ -209,7 +210,7 @@ class TurnRunner:
                     attachments = self._reattach(state)
                     state.say(
                         f"The sandbox {lost} has expired or is gone ({_short(exc)}): started a new one "
-                        f"and attached {_count(len(attachments), 'file')} again. Variables and files made there "
+                        f"and attached {plural(len(attachments), 'file')} again. Variables and files made there "
                         "are gone."
                     )
                     continue
@@ -394,7 +395,3 @@ def _harvest(pending: list[tuple[str, Future[OutputFile]]], assembler: TurnAssem
 
 def _short(exc: ApiError) -> str:
     return f"HTTP {exc.status}" if exc.status else type(exc).__name__
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")

@@ -24,6 +24,7 @@ import ipywidgets as widgets
 
 from claude_magic import _picker_model as model
 from claude_magic._disk_search import search_disk
+from claude_magic._format import plural
 from claude_magic._local_files import LocalFile, from_bytes, from_path
 from claude_magic._picker_model import PickerEntry
 from claude_magic.errors import ClaudeMagicError
@@ -257,7 +258,7 @@ class UploadPicker(widgets.VBox):
             self.progress.value = number
         self.progress.bar_style = "warning" if failures else "success"
         done = len(files) - failures
-        summary = f"{done} of {model.count(len(files), 'file')} ready; the next %%claude_exec attaches the ticked ones."
+        summary = f"{done} of {plural(len(files), 'file')} ready; the next %%claude_exec attaches the ticked ones."
         if failures:
             summary += f" {failures} failed: see the list."
         self._say(f"{summary} {advice}".strip(), warning=bool(failures or advice))
