@@ -11,13 +11,13 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets import TraitError
-from traitlets.config import Config
 
 import office_files
 from claude_magic import _render as render
 from claude_magic._session import Session
 from claude_magic.errors import ClaudeMagicError
 from claude_magic.testing import Script, StandIn
+from shells import shell_config, start_shell, stop_shell
 
 CHART = """
 import os
@@ -86,17 +86,11 @@ def test_the_gallery_shows_thumbnail_name_size_turn_path_and_file_id(make_sessio
 @pytest.fixture
 def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
     monkeypatch.chdir(tmp_path)
-    config = Config()
-    config.ClaudeMagics.base_url = standin.base_url
+    config = shell_config(standin, tmp_path)
     config.ClaudeMagics.download_dir = str(tmp_path / "outputs")
-    config.ClaudeMagics.max_retries = 0
-    config.HistoryManager.enabled = False
-    InteractiveShell.clear_instance()
-    ip = InteractiveShell.instance(config=config)
-    ip.extension_manager.load_extension("claude_magic")
+    ip = start_shell(config)
     yield ip
-    ip.extension_manager.unload_extension("claude_magic")
-    InteractiveShell.clear_instance()
+    stop_shell(ip)
 
 
 def shown(ip: InteractiveShell, line: str) -> str:

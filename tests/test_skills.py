@@ -13,11 +13,11 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets import TraitError
-from traitlets.config import Config
 
 from claude_magic._session import Session
 from claude_magic._skills import SkillError, parse_skills, skill_folder_files
 from claude_magic.testing import Script, StandIn
+from shells import shell_config, start_shell, stop_shell
 
 REPL = "code_execution_20260120"
 MANIFEST = "---\nname: brand-colours\ndescription: Use the house colours in every chart.\n---\n# Brand colours\n"
@@ -164,18 +164,12 @@ def test_bad_skill_names_fail_before_anything_is_sent(make_session: Any, standin
 @pytest.fixture
 def shell(standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
     monkeypatch.chdir(tmp_path)
-    config = Config()
-    config.ClaudeMagics.base_url = standin.base_url
+    config = shell_config(standin, tmp_path)
     config.ClaudeMagics.download_dir = str(tmp_path / "outputs")
-    config.ClaudeMagics.max_retries = 0
     config.ClaudeMagics.tool_version = REPL
-    config.HistoryManager.enabled = False
-    InteractiveShell.clear_instance()
-    ip = InteractiveShell.instance(config=config)
-    ip.extension_manager.load_extension("claude_magic")
+    ip = start_shell(config)
     yield ip
-    ip.extension_manager.unload_extension("claude_magic")
-    InteractiveShell.clear_instance()
+    stop_shell(ip)
 
 
 def one_line_error(ip: InteractiveShell, source: str) -> str:
